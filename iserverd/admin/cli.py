@@ -1,0 +1,213 @@
+"""
+C{iserverd-admin}: manage accounts in the server's database.
+
+Works on the embedded data folder (the default, the same one the server uses)
+or on an external database given with C{--database}.  It may run while the
+server runs: both then share the embedded PostgreSQL.
+"""
+
+import argparse
+import getpass
+import sys
+
+from twisted.internet import defer, task
+
+from iserverd import config as configuration
+from iserverd.services.database import Database
+from iserverd.services.server import one_line
+from iserverd.storage.interfaces import DuplicateUIN, NoSuchUser
+
+MAX_UIN = 0xFFFFFFFF
+
+
+class AdminError(Exception):
+    """A problem the operator can fix; printed as one line."""
+
+
+def _uin(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("a UIN is a whole number, got %r" % (text,))
+    if not 1 <= value <= MAX_UIN:
+        raise argparse.ArgumentTypeError("a UIN must be between 1 and %d, got %d" % (MAX_UIN, value))
+    return value
+
+
+def _field(limit):
+    def check(text):
+        if len(text.encode("utf-8")) > limit:
+            raise argparse.ArgumentTypeError("longer than %d bytes" % (limit,))
+        return text
+
+    return check
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="iserverd-admin", description="Manage iserverd accounts."
+    )
+    parser.add_argument("-c", "--config", help="server config file (for its database settings)")
+    parser.add_argument("-d", "--database", help="PostgreSQL DSN (default: the embedded database)")
+    parser.add_argument("--data-dir", help="data folder of the embedded database (default ./iserverd-data)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    add = sub.add_parser("useradd", help="create an account")
+    add.add_argument("--uin", type=_uin, help="the UIN (default: the next free one)")
+    add.add_argument("--nick", type=_field(20), default="")
+    add.add_argument("--first", type=_field(30), default="")
+    add.add_argument("--last", type=_field(30), default="")
+    add.add_argument("--email", type=_field(60), default="")
+    add.add_argument("--password", help="the password (default: prompt, or one line from stdin)")
+
+    pw = sub.add_parser("passwd", help="set an account's password")
+    pw.add_argument("uin", type=_uin)
+    pw.add_argument("--password", help="the new password (default: prompt, or one line from stdin)")
+
+    rm = sub.add_parser("userdel", help="delete an account and its stored messages")
+    rm.add_argument("uin", type=_uin)
+
+    ls = sub.add_parser("list", help="list accounts")
+    ls.add_argument("--limit", type=int, default=1000)
+    ls.add_argument("--after", type=int, default=0, help="start after this UIN")
+
+    show = sub.add_parser("show", help="show one account")
+    show.add_argument("uin", type=_uin)
+    return parser
+
+
+def read_password(given, stdin=None):
+    """
+    The password from the option, else a prompt (twice) on a terminal, else one
+    line of standard input.
+    """
+    stdin = sys.stdin if stdin is None else stdin
+    if given is None:
+        if stdin.isatty():
+            given = getpass.getpass("Password: ")
+            if getpass.getpass("Again: ") != given:
+                raise AdminError("the passwords do not match")
+        else:
+            given = stdin.readline().rstrip("\r\n")
+    password = given.encode("latin-1", "replace")
+    if not password:
+        raise AdminError("the password must not be empty")
+    if len(password) > 20:
+        raise AdminError("the password must be at most 20 bytes (ICQ clients send no more)")
+    return password
+
+
+def _describe(account):
+    lines = [
+        ("UIN", account.uin),
+        ("Nick", account.nick),
+        ("First name", account.first_name),
+        ("Last name", account.last_name),
+        ("E-mail", account.email),
+        ("Locked", "yes" if account.locked else "no"),
+        ("Authorization required", "yes" if account.auth_required else "no"),
+        ("Created", account.created_at.isoformat(timespec="seconds") if account.created_at else "-"),
+        ("Last login", account.last_login_at.isoformat(timespec="seconds") if account.last_login_at else "never"),
+        ("Last login address", account.last_login_ip or "-"),
+    ]
+    return "\n".join("%-24s %s" % (k + ":", v) for k, v in lines)
+
+
+@defer.inlineCallbacks
+def run(args, storage, out):
+    """Carry out one parsed command against C{storage}, printing to C{out}."""
+    if args.command == "useradd":
+        password = read_password(args.password)
+        try:
+            uin = yield storage.create_user(
+                args.uin, password, args.nick, args.first, args.last, args.email
+            )
+        except DuplicateUIN:
+            raise AdminError("UIN %d is already registered" % (args.uin,))
+        out.write("created UIN %d\n" % (uin,))
+    elif args.command == "passwd":
+        password = read_password(args.password)
+        try:
+            yield storage.set_password(args.uin, password)
+        except NoSuchUser:
+            raise AdminError("no account with UIN %d" % (args.uin,))
+        out.write("password of UIN %d changed\n" % (args.uin,))
+    elif args.command == "userdel":
+        try:
+            yield storage.delete_user(args.uin)
+        except NoSuchUser:
+            raise AdminError("no account with UIN %d" % (args.uin,))
+        out.write("deleted UIN %d\n" % (args.uin,))
+    elif args.command == "list":
+        accounts = yield storage.list_accounts(args.limit, args.after)
+        out.write("%-10s %-20s %s\n" % ("UIN", "NICK", "NAME"))
+        for a in accounts:
+            out.write("%-10d %-20s %s\n" % (a.uin, a.nick, (a.first_name + " " + a.last_name).strip()))
+    elif args.command == "show":
+        account = yield storage.get_account(args.uin)
+        if account is None:
+            raise AdminError("no account with UIN %d" % (args.uin,))
+        out.write(_describe(account) + "\n")
+
+
+def settings_for(args):
+    overrides = {}
+    if args.database is not None:
+        overrides["database"] = configuration.parse_value("database", args.database)
+    if args.data_dir is not None:
+        overrides["data_dir"] = args.data_dir
+    return configuration.load(args.config, overrides)
+
+
+@defer.inlineCallbacks
+def _main(reactor, args, out, err):
+    database = Database(settings_for(args), reactor)
+    try:
+        storage = yield database.open()
+    except Exception as e:
+        err.write("iserverd-admin: cannot open the database: %s\n" % (one_line(e),))
+        return 1
+    try:
+        yield run(args, storage, out)
+        return 0
+    except AdminError as e:
+        err.write("iserverd-admin: %s\n" % (e,))
+        return 1
+    except Exception as e:
+        err.write("iserverd-admin: %s\n" % (one_line(e),))
+        return 1
+    finally:
+        yield database.close()
+
+
+def main(argv=None, out=None, err=None):
+    out = sys.stdout if out is None else out
+    err = sys.stderr if err is None else err
+    args = build_parser().parse_args(argv)
+    try:
+        settings_for(args)
+    except configuration.ConfigError as e:
+        err.write("iserverd-admin: %s\n" % (e,))
+        sys.exit(2)
+    if args.command in ("useradd", "passwd"):
+        # Ask before the database starts, so a prompt is not interleaved with start-up.
+        try:
+            args.password = read_password(args.password).decode("latin-1")
+        except AdminError as e:
+            err.write("iserverd-admin: %s\n" % (e,))
+            sys.exit(1)
+
+    def react_main(reactor):
+        return _main(reactor, args, out, err).addCallback(_exit_code)
+
+    task.react(react_main)
+
+
+def _exit_code(code):
+    if code:
+        raise SystemExit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+"""
+The long-running parts of the server, as Twisted services.
+"""

@@ -1,0 +1,94 @@
+"""
+The root service: opens the database, then serves UDP and runs the event processor.
+
+Connecting and upgrading are asynchronous, so they happen in L{startService}
+(not in C{makeService}); a failure there is one log line and a clean stop.
+"""
+
+from twisted.application import service
+from twisted.internet import defer
+from twisted.logger import Logger
+
+from iserverd.services.database import Database
+from iserverd.transport import ICQProtocol
+
+
+def one_line(error):
+    """The first line of an error's text, for an operator's log."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+class ServerService(service.MultiService):
+    """
+    @ivar ready: a Deferred that fires with C{self} once the server is serving,
+        or fails with the start-up error (after it has been logged).
+    @ivar storage: the opened storage.
+    @ivar protocol: the L{ICQProtocol} bound to the UDP port.
+    @ivar on_fatal: called after a start-up failure has been logged (the
+        plugin stops the reactor; tests leave it L{None}).
+    """
+
+    log = Logger()
+
+    def __init__(self, config, reactor, on_fatal=None):
+        service.MultiService.__init__(self)
+        self.config = config
+        self.reactor = reactor
+        self.on_fatal = on_fatal
+        self.database = Database(config, reactor)
+        self.storage = None
+        self.protocol = ICQProtocol()
+        self.port = None
+        self.ready = None
+
+    def startService(self):
+        service.MultiService.startService(self)
+        for key in self.config.ignored:
+            self.log.warn("config: ignoring key {key}", key=key)
+        self.ready = self._start()
+        self.ready.addErrback(self._failed)
+
+    @defer.inlineCallbacks
+    def _start(self):
+        self.storage = yield self.database.open()
+        yield self.storage.clear_online()
+        self._build()
+        self.port = self.reactor.listenUDP(
+            self.config.port, self.protocol, interface=self.config.interface
+        )
+        host = self.port.getHost()
+        self.log.info(
+            "iserverd serving ICQ v3/v5 on udp {host}:{port} (database schema v{version})",
+            host=host.host, port=host.port, version=self.storage.schema_version,
+        )
+        return self
+
+    def _build(self):
+        """Create the protocol handlers and timed services once storage is open."""
+
+    def _failed(self, failure):
+        self.log.critical("cannot start iserverd: {reason}", reason=one_line(failure.value))
+        if self.on_fatal is not None:
+            self.on_fatal()
+        return failure
+
+    @property
+    def udp_port(self):
+        """The bound UDP port number (useful with port 0)."""
+        return self.port.getHost().port if self.port is not None else None
+
+    @defer.inlineCallbacks
+    def stopService(self):
+        if self.ready is not None and not self.ready.called:
+            self.ready.cancel()
+        if self.port is not None:
+            port, self.port = self.port, None
+            yield port.stopListening()
+        yield service.MultiService.stopService(self)
+        if self.storage is not None:
+            try:
+                yield self.storage.clear_online()
+            except Exception as e:
+                self.log.warn("could not clear the online table at shutdown: {reason}", reason=one_line(e))
+        yield self.database.close()

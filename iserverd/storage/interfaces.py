@@ -1,0 +1,173 @@
+"""
+The storage seam.  The server's logic sees only these interfaces; every method
+returns a L{Deferred}.  L{iserverd.storage.postgres} implements them on
+PostgreSQL.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Optional
+
+from zope.interface import Attribute, Interface
+
+# Contact-list kinds, as in IServerd's Online_Contacts.type.
+LIST_CONTACT = 1
+LIST_INVISIBLE = 2
+LIST_VISIBLE = 3
+LIST_IGNORE = 4
+
+
+class StorageError(Exception):
+    """
+    Base of the errors a store reports on purpose (as opposed to database faults).
+    """
+
+
+class DuplicateUIN(StorageError):
+    """The UIN is already registered."""
+
+
+class NoSuchUser(StorageError):
+    """No account has this UIN."""
+
+
+class DatabaseUnavailable(StorageError):
+    """The database cannot be reached; the caller should answer 'try again'."""
+
+
+@dataclass(frozen=True)
+class Account:
+    """
+    What login and presence need of an account; the full record is L{UserInfo}.
+    """
+
+    uin: int
+    password_hash: str
+    locked: bool = False
+    lock_text: str = ""
+    nick: str = ""
+    first_name: str = ""
+    last_name: str = ""
+    email: str = ""
+    auth_required: bool = False
+    web_aware: bool = True
+    hide_ip: bool = False
+    last_login_ip: Optional[str] = None
+    last_login_at: Optional[datetime] = None
+    created_at: Optional[datetime] = None
+
+
+@dataclass(frozen=True)
+class OfflineMessage:
+    id: int
+    to_uin: int
+    from_uin: int
+    sent_at: datetime
+    msg_type: int
+    body: bytes
+
+
+@dataclass(frozen=True)
+class OnlineRow:
+    """A row of the online table: the part of a session other tools may read."""
+
+    uin: int
+    ip: str
+    port: int
+    protocol: int
+    session_id: int = 0
+    tcp_port: int = 0
+    status: int = 0
+    status_flags: int = 0
+    client_version: int = 0
+
+
+class IUserStore(Interface):
+    """
+    Registered accounts and their details.
+    """
+
+    def create_user(uin, password, nick="", first_name="", last_name="", email=""):
+        """
+        Register an account; C{uin} L{None} takes the next free UIN.
+
+        @return: Deferred firing with the UIN; fails with L{DuplicateUIN}.
+        """
+
+    def get_account(uin):
+        """@return: Deferred firing with an L{Account} or L{None}."""
+
+    def list_accounts(limit=100, after=0):
+        """@return: Deferred firing with L{Account}s with C{uin > after}, by UIN."""
+
+    def set_password(uin, password):
+        """Fails with L{NoSuchUser}."""
+
+    def delete_user(uin):
+        """Fails with L{NoSuchUser}."""
+
+    def record_login(uin, ip, when):
+        """Remember the last login's address and time."""
+
+    def existing_uins(uins):
+        """@return: Deferred firing with the subset of C{uins} that are registered."""
+
+
+class IOnlineStore(Interface):
+    """
+    The online table: a mirror of the server's in-memory sessions, for SQL and tools.
+    """
+
+    def clear_online():
+        """Empty the online table and the contact lists (everyone starts offline)."""
+
+    def add_online(row):
+        """Insert or replace the L{OnlineRow} of a user who just logged in."""
+
+    def remove_online(uin):
+        """Delete the user's online row and its contact lists."""
+
+    def set_status(uin, status, flags):
+        """Record a status change."""
+
+    def count_online():
+        """@return: Deferred firing with the number of online rows."""
+
+
+class IContactStore(Interface):
+    """
+    Per-owner contact, visible, invisible and ignore lists of online users.
+    """
+
+    def add_to_list(owner, list_type, uins):
+        """Add C{uins} to the owner's list (duplicates are ignored)."""
+
+    def remove_from_list(owner, list_type, uins):
+        """Remove C{uins} from the owner's list."""
+
+    def get_list(owner, list_type):
+        """@return: Deferred firing with the sorted UINs of the list."""
+
+
+class IMessageStore(Interface):
+    """
+    Offline messages.  A message is acknowledged to its sender only after
+    L{store_message} has fired, so nothing accepted is lost.
+    """
+
+    def store_message(to_uin, from_uin, sent_at, msg_type, body):
+        """@return: Deferred firing with the new message's id."""
+
+    def pending_messages(to_uin, limit=500):
+        """@return: Deferred firing with the oldest L{OfflineMessage}s for C{to_uin}."""
+
+    def delete_messages(to_uin, ids):
+        """Delete the given messages of C{to_uin} (only those); fires with the count."""
+
+
+class IStorage(IUserStore, IOnlineStore, IContactStore, IMessageStore):
+    """
+    Everything the server stores, behind one object.
+    """
+
+    schema_version = Attribute("The schema version of the connected database.")

@@ -1,0 +1,269 @@
+"""
+L{IStorage} on PostgreSQL through txpostgres.
+
+All statements are parameterised.  Work that touches several rows that must
+change together runs in one C{runInteraction} transaction.
+"""
+
+import psycopg2
+
+from twisted.internet import defer
+from twisted.logger import Logger
+from txpostgres import txpostgres
+from zope.interface import implementer
+
+from iserverd.storage import schema
+from iserverd.storage.interfaces import (
+    Account,
+    DatabaseUnavailable,
+    DuplicateUIN,
+    IStorage,
+    NoSuchUser,
+    OfflineMessage,
+)
+from iserverd.storage.passwords import hash_password
+
+# The lowest UIN handed out when none is given; below it are reserved numbers.
+FIRST_FREE_UIN = 10001
+
+_ACCOUNT_COLUMNS = (
+    "uin, password_hash, locked, lock_text, nick, first_name, last_name, email, "
+    "auth_required, web_aware, hide_ip, host(last_login_ip), last_login_at, created_at"
+)
+
+
+def _account(row):
+    return Account(*row)
+
+
+class _Pool(txpostgres.ConnectionPool):
+    def __init__(self, reactor, dsn, size):
+        self.reactor = reactor
+        txpostgres.ConnectionPool.__init__(self, None, dsn, min=size)
+
+
+def _unavailable(failure):
+    """Turn a lost or refused connection into L{DatabaseUnavailable}."""
+    failure.trap(psycopg2.OperationalError, psycopg2.InterfaceError)
+    raise DatabaseUnavailable(str(failure.value).strip().splitlines()[0])
+
+
+@implementer(IStorage)
+class PostgresStorage:
+    """
+    @ivar pool: the txpostgres connection pool.
+    """
+
+    log = Logger()
+
+    def __init__(self, reactor, dsn, pool_size=4):
+        self.reactor = reactor
+        self.dsn = dsn
+        self.pool = _Pool(reactor, dsn, pool_size)
+        self.schema_version = None
+
+    @defer.inlineCallbacks
+    def open(self):
+        """
+        Connect the pool and bring the schema up to date.
+
+        @return: Deferred firing with C{self}; fails with L{DatabaseUnavailable}
+            or L{schema.SchemaError}.
+        """
+        try:
+            yield self.pool.start()
+        except defer.FirstError as e:
+            self.pool.close()
+            error = e.subFailure.value
+            text = str(error).strip()
+            raise DatabaseUnavailable(text.splitlines()[0] if text else type(error).__name__)
+        try:
+            self.schema_version = yield self.pool.runInteraction(schema.upgrade)
+        except Exception:
+            self.pool.close()
+            raise
+        return self
+
+    def close(self):
+        self.pool.close()
+
+    def _query(self, sql, params=()):
+        return self.pool.runQuery(sql, params).addErrback(_unavailable)
+
+    def _operation(self, sql, params=()):
+        return self.pool.runOperation(sql, params).addErrback(_unavailable)
+
+    def _interaction(self, fn, *args):
+        return self.pool.runInteraction(fn, *args).addErrback(_unavailable)
+
+    # IUserStore
+
+    def create_user(self, uin, password, nick="", first_name="", last_name="", email=""):
+        password_hash = hash_password(password)
+
+        @defer.inlineCallbacks
+        def create(cursor):
+            number = uin
+            if number is None:
+                # Serialise allocation so two concurrent registrations never pick the same UIN.
+                yield cursor.execute("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE")
+                yield cursor.execute(
+                    "SELECT greatest(coalesce(max(uin) + 1, %s), %s) FROM users",
+                    (FIRST_FREE_UIN, FIRST_FREE_UIN),
+                )
+                (number,) = cursor.fetchone()
+            yield cursor.execute(
+                "INSERT INTO users (uin, password_hash, nick, first_name, last_name, email, email2)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (uin) DO NOTHING RETURNING uin",
+                (number, password_hash, nick, first_name, last_name, email, email),
+            )
+            if cursor.fetchone() is None:
+                raise DuplicateUIN(number)
+            return number
+
+        return self._interaction(create)
+
+    def get_account(self, uin):
+        d = self._query("SELECT " + _ACCOUNT_COLUMNS + " FROM users WHERE uin = %s", (uin,))
+        return d.addCallback(lambda rows: _account(rows[0]) if rows else None)
+
+    def list_accounts(self, limit=100, after=0):
+        d = self._query(
+            "SELECT " + _ACCOUNT_COLUMNS + " FROM users WHERE uin > %s ORDER BY uin LIMIT %s",
+            (after, limit),
+        )
+        return d.addCallback(lambda rows: [_account(r) for r in rows])
+
+    def _one_row_changed(self, sql, params, uin):
+        def check(rows):
+            if not rows:
+                raise NoSuchUser(uin)
+
+        return self._query(sql + " RETURNING uin", params).addCallback(check)
+
+    def set_password(self, uin, password):
+        return self._one_row_changed(
+            "UPDATE users SET password_hash = %s, must_change_password = false WHERE uin = %s",
+            (hash_password(password), uin),
+            uin,
+        )
+
+    def delete_user(self, uin):
+        return self._one_row_changed("DELETE FROM users WHERE uin = %s", (uin,), uin)
+
+    def record_login(self, uin, ip, when):
+        return self._operation(
+            "UPDATE users SET last_login_ip = %s, last_login_at = %s WHERE uin = %s",
+            (ip, when, uin),
+        )
+
+    def existing_uins(self, uins):
+        uins = list(uins)
+        if not uins:
+            return defer.succeed(set())
+        d = self._query("SELECT uin FROM users WHERE uin = ANY(%s)", (uins,))
+        return d.addCallback(lambda rows: {r[0] for r in rows})
+
+    # IOnlineStore
+
+    def clear_online(self):
+        @defer.inlineCallbacks
+        def clear(cursor):
+            yield cursor.execute("DELETE FROM contacts")
+            yield cursor.execute("DELETE FROM online_users")
+
+        return self._interaction(clear)
+
+    def add_online(self, row):
+        @defer.inlineCallbacks
+        def add(cursor):
+            yield cursor.execute("DELETE FROM contacts WHERE owner_uin = %s", (row.uin,))
+            yield cursor.execute(
+                "INSERT INTO online_users (uin, ip, port, tcp_port, protocol, session_id,"
+                " status, status_flags, client_version) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (uin) DO UPDATE SET ip = EXCLUDED.ip, port = EXCLUDED.port,"
+                " tcp_port = EXCLUDED.tcp_port, protocol = EXCLUDED.protocol,"
+                " session_id = EXCLUDED.session_id, status = EXCLUDED.status,"
+                " status_flags = EXCLUDED.status_flags, client_version = EXCLUDED.client_version,"
+                " login_at = now()",
+                (row.uin, row.ip, row.port, row.tcp_port, row.protocol, row.session_id,
+                 row.status, row.status_flags, row.client_version),
+            )
+
+        return self._interaction(add)
+
+    def remove_online(self, uin):
+        @defer.inlineCallbacks
+        def remove(cursor):
+            yield cursor.execute("DELETE FROM contacts WHERE owner_uin = %s", (uin,))
+            yield cursor.execute("DELETE FROM online_users WHERE uin = %s", (uin,))
+
+        return self._interaction(remove)
+
+    def set_status(self, uin, status, flags):
+        return self._operation(
+            "UPDATE online_users SET status = %s, status_flags = %s WHERE uin = %s",
+            (status, flags, uin),
+        )
+
+    def count_online(self):
+        return self._query("SELECT count(*) FROM online_users").addCallback(lambda r: r[0][0])
+
+    # IContactStore
+
+    def add_to_list(self, owner, list_type, uins):
+        uins = sorted(set(uins))
+        if not uins:
+            return defer.succeed(None)
+        return self._operation(
+            "INSERT INTO contacts (owner_uin, list_type, target_uin)"
+            " SELECT %s, %s, unnest(%s::bigint[]) ON CONFLICT DO NOTHING",
+            (owner, list_type, uins),
+        )
+
+    def remove_from_list(self, owner, list_type, uins):
+        return self._operation(
+            "DELETE FROM contacts WHERE owner_uin = %s AND list_type = %s"
+            " AND target_uin = ANY(%s::bigint[])",
+            (owner, list_type, list(uins)),
+        )
+
+    def get_list(self, owner, list_type):
+        d = self._query(
+            "SELECT target_uin FROM contacts WHERE owner_uin = %s AND list_type = %s"
+            " ORDER BY target_uin",
+            (owner, list_type),
+        )
+        return d.addCallback(lambda rows: [r[0] for r in rows])
+
+    # IMessageStore
+
+    def store_message(self, to_uin, from_uin, sent_at, msg_type, body):
+        d = self._query(
+            "INSERT INTO offline_messages (to_uin, from_uin, sent_at, msg_type, body)"
+            " VALUES (%s, %s, %s, %s, %s) RETURNING id",
+            (to_uin, from_uin, sent_at, msg_type, psycopg2.Binary(bytes(body))),
+        )
+        return d.addCallback(lambda rows: rows[0][0])
+
+    def pending_messages(self, to_uin, limit=500):
+        d = self._query(
+            "SELECT id, to_uin, from_uin, sent_at, msg_type, body FROM offline_messages"
+            " WHERE to_uin = %s ORDER BY id LIMIT %s",
+            (to_uin, limit),
+        )
+        return d.addCallback(
+            lambda rows: [OfflineMessage(r[0], r[1], r[2], r[3], r[4], bytes(r[5])) for r in rows]
+        )
+
+    def delete_messages(self, to_uin, ids):
+        ids = list(ids)
+        if not ids:
+            return defer.succeed(0)
+        d = self._query(
+            "DELETE FROM offline_messages WHERE to_uin = %s AND id = ANY(%s::bigint[]) RETURNING id",
+            (to_uin, ids),
+        )
+        return d.addCallback(len)
+
+

@@ -1,0 +1,124 @@
+"""
+Tests for L{iserverd.storage.postgres} against a real PostgreSQL.
+"""
+
+from datetime import datetime, timezone
+
+from twisted.internet import defer
+from twisted.trial import unittest
+from zope.interface.verify import verifyObject
+
+from iserverd.storage.interfaces import (
+    LIST_CONTACT,
+    LIST_INVISIBLE,
+    DuplicateUIN,
+    IStorage,
+    NoSuchUser,
+    OnlineRow,
+)
+from iserverd.storage.passwords import verify_password
+from iserverd.storage.postgres import FIRST_FREE_UIN
+from tests import support
+
+
+class StorageTests(unittest.TestCase):
+    """
+    The PostgreSQL store keeps accounts, sessions, lists and messages.
+    """
+
+    @defer.inlineCallbacks
+    def setUp(self):
+        self.store = yield support.open_storage(self)
+
+    def test_provides(self):
+        """The store provides the whole storage interface."""
+        self.assertTrue(verifyObject(IStorage, self.store))
+
+    @defer.inlineCallbacks
+    def test_create_and_get(self):
+        """A created account reads back with a hashed, verifiable password."""
+        uin = yield self.store.create_user(123456, b"secret", "nick", "First", "Last", "a@b.c")
+        self.assertEqual(uin, 123456)
+        account = yield self.store.get_account(123456)
+        self.assertEqual((account.nick, account.first_name, account.email), ("nick", "First", "a@b.c"))
+        self.assertNotIn("secret", account.password_hash)
+        self.assertTrue(verify_password(b"secret", account.password_hash))
+        self.assertFalse(verify_password(b"Secret", account.password_hash))
+
+    @defer.inlineCallbacks
+    def test_next_free_uin(self):
+        """Without a UIN the next free one at or above the first free number is used."""
+        first = yield self.store.create_user(None, b"pw")
+        second = yield self.store.create_user(None, b"pw")
+        self.assertEqual((first, second), (FIRST_FREE_UIN, FIRST_FREE_UIN + 1))
+
+    @defer.inlineCallbacks
+    def test_duplicate(self):
+        """Registering a taken UIN fails with DuplicateUIN and changes nothing."""
+        yield self.store.create_user(5000, b"pw", "one")
+        yield self.assertFailure(self.store.create_user(5000, b"other", "two"), DuplicateUIN)
+        account = yield self.store.get_account(5000)
+        self.assertEqual(account.nick, "one")
+
+    @defer.inlineCallbacks
+    def test_password_and_delete(self):
+        """A password change takes effect; deleting removes the account; missing UINs fail."""
+        yield self.store.create_user(5000, b"old")
+        yield self.store.set_password(5000, b"new")
+        account = yield self.store.get_account(5000)
+        self.assertTrue(verify_password(b"new", account.password_hash))
+        yield self.store.delete_user(5000)
+        self.assertIsNone((yield self.store.get_account(5000)))
+        yield self.assertFailure(self.store.delete_user(5000), NoSuchUser)
+        yield self.assertFailure(self.store.set_password(5000, b"x"), NoSuchUser)
+
+    @defer.inlineCallbacks
+    def test_list_and_login(self):
+        """Accounts list in UIN order; a login's address and time are recorded."""
+        for uin in (3000, 1001, 2000):
+            yield self.store.create_user(uin, b"pw")
+        accounts = yield self.store.list_accounts(limit=2)
+        self.assertEqual([a.uin for a in accounts], [1001, 2000])
+        when = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+        yield self.store.record_login(2000, "192.0.2.7", when)
+        account = yield self.store.get_account(2000)
+        self.assertEqual((account.last_login_ip, account.last_login_at), ("192.0.2.7", when))
+        existing = yield self.store.existing_uins([1001, 9999, 3000])
+        self.assertEqual(existing, {1001, 3000})
+
+    @defer.inlineCallbacks
+    def test_online_and_lists(self):
+        """Online rows and lists are stored, replaced on a new login, and cleared."""
+        yield self.store.create_user(1001, b"pw")
+        yield self.store.add_online(OnlineRow(1001, "127.0.0.1", 5000, 5, session_id=7))
+        yield self.store.add_to_list(1001, LIST_CONTACT, [2002, 2001, 2002])
+        yield self.store.add_to_list(1001, LIST_INVISIBLE, [3003])
+        self.assertEqual((yield self.store.get_list(1001, LIST_CONTACT)), [2001, 2002])
+        yield self.store.remove_from_list(1001, LIST_CONTACT, [2001])
+        self.assertEqual((yield self.store.get_list(1001, LIST_CONTACT)), [2002])
+        self.assertEqual((yield self.store.count_online()), 1)
+        yield self.store.add_online(OnlineRow(1001, "127.0.0.1", 5001, 5, session_id=8))
+        self.assertEqual((yield self.store.count_online()), 1)
+        self.assertEqual((yield self.store.get_list(1001, LIST_CONTACT)), [])
+        yield self.store.add_to_list(1001, LIST_CONTACT, [2002])
+        yield self.store.clear_online()
+        self.assertEqual((yield self.store.count_online()), 0)
+        self.assertEqual((yield self.store.get_list(1001, LIST_CONTACT)), [])
+
+    @defer.inlineCallbacks
+    def test_messages(self):
+        """Offline messages come back in order, bytes intact, and only given ids are deleted."""
+        yield self.store.create_user(1001, b"pw")
+        when = datetime(2026, 1, 2, 3, 4, tzinfo=timezone.utc)
+        first = yield self.store.store_message(1001, 1002, when, 1, b"caf\xe9\xfe\x00x")
+        second = yield self.store.store_message(1001, 1003, when, 4, b"url")
+        pending = yield self.store.pending_messages(1001)
+        self.assertEqual([m.id for m in pending], [first, second])
+        self.assertEqual(pending[0].body, b"caf\xe9\xfe\x00x")
+        self.assertEqual(pending[0].sent_at, when)
+        deleted = yield self.store.delete_messages(1001, [first])
+        self.assertEqual(deleted, 1)
+        deleted = yield self.store.delete_messages(1002, [second])
+        self.assertEqual(deleted, 0)
+        pending = yield self.store.pending_messages(1001)
+        self.assertEqual([m.id for m in pending], [second])
