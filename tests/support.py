@@ -11,6 +11,7 @@ database can be had the tests fail: they never skip.
 import itertools
 import os
 import tempfile
+import warnings
 
 import psycopg2
 from psycopg2 import sql
@@ -32,7 +33,9 @@ class _Cluster:
             self._server = None
             self._admin_dsn = external
         else:
-            import pgserver
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                import pgserver
 
             folder = tempfile.mkdtemp(prefix="iserverd-tests-")
             self._server = pgserver.get_server(os.path.join(folder, "pg"), cleanup_mode="delete")

@@ -7,6 +7,7 @@ run it in a thread.
 """
 
 import os
+import warnings
 
 import psycopg2
 from psycopg2 import sql
@@ -42,7 +43,10 @@ class EmbeddedPostgres:
         @raise EmbeddedError: with a one-line reason.
         """
         try:
-            import pgserver
+            with warnings.catch_warnings():
+                # platformdirs warns when XDG_RUNTIME_DIR is unset (services, root); harmless here.
+                warnings.simplefilter("ignore")
+                import pgserver
         except ImportError:
             raise EmbeddedError("the pgserver package is not installed; install it or pass --database")
         try:
