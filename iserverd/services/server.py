@@ -9,7 +9,11 @@ from twisted.application import service
 from twisted.internet import defer
 from twisted.logger import Logger
 
+from iserverd.codec import v5
+from iserverd.core.network import Network
+from iserverd.handlers.v5 import V5Handler
 from iserverd.services.database import Database
+from iserverd.services.events import EventProcessor
 from iserverd.transport import ICQProtocol
 
 
@@ -27,14 +31,19 @@ class ServerService(service.MultiService):
     @ivar protocol: the L{ICQProtocol} bound to the UDP port.
     @ivar on_fatal: called after a start-up failure has been logged (the
         plugin stops the reactor; tests leave it L{None}).
+    @ivar clock: the L{IReactorTime} that drives timers (tests pass a
+        L{task.Clock}).
+    @ivar network: the shared L{Network} once serving.
     """
 
     log = Logger()
 
-    def __init__(self, config, reactor, on_fatal=None):
+    def __init__(self, config, reactor, on_fatal=None, clock=None):
         service.MultiService.__init__(self)
         self.config = config
         self.reactor = reactor
+        self.clock = reactor if clock is None else clock
+        self.network = None
         self.on_fatal = on_fatal
         self.database = Database(config, reactor)
         self.storage = None
@@ -65,7 +74,10 @@ class ServerService(service.MultiService):
         return self
 
     def _build(self):
-        """Create the protocol handlers and timed services once storage is open."""
+        """Create the shared network, the protocol handlers and the event processor."""
+        self.network = Network(self.storage, self.clock, self.config, self.protocol.send)
+        self.protocol.handlers[v5.VERSION] = V5Handler(self.network, self.protocol.send, self.config)
+        EventProcessor(self.network, self.clock).setServiceParent(self)
 
     def _failed(self, failure):
         self.log.critical("cannot start iserverd: {reason}", reason=one_line(failure.value))
@@ -85,6 +97,8 @@ class ServerService(service.MultiService):
         if self.port is not None:
             port, self.port = self.port, None
             yield port.stopListening()
+        if self.network is not None:
+            yield self.network.shutdown()
         yield service.MultiService.stopService(self)
         if self.storage is not None:
             try:

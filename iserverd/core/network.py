@@ -1,0 +1,475 @@
+"""
+The semantic layer shared by v3 and v5: logins, presence, message routing,
+offline storage and the periodic work of the event processor.
+
+Handlers decode a packet, check its session and call one method here; this
+module decides what happens and asks each recipient's speaker (its protocol
+version's packet builder) for the packets to send.  So a v3 user and a v5 user
+are routed by the same code, and only the bytes differ.
+"""
+
+import heapq
+import itertools
+from collections import deque
+from datetime import datetime, timezone
+
+from twisted.internet import defer
+from twisted.logger import Logger
+
+from iserverd.core import presence
+from iserverd.core.reliable import ReliableQueue
+from iserverd.core.session import Session, SessionTable, visible_to
+from iserverd.storage.interfaces import (
+    LIST_CONTACT,
+    LIST_VISIBLE,
+    DatabaseUnavailable,
+    OnlineRow,
+)
+from iserverd.storage.passwords import verify_password
+
+# Login outcomes.
+LOGIN_OK = "ok"
+LOGIN_BAD_PASSWORD = "bad password"
+LOGIN_BUSY = "busy"
+LOGIN_TRY_AGAIN = "try again"
+LOGIN_LOCKED = "locked"
+LOGIN_TABLE_FULL = "table full"
+LOGIN_DISABLED = "disabled"
+LOGIN_REPEAT = "repeat"
+
+TEXT_LOCKED = "Account locked..."
+TEXT_TABLE_FULL = "Server users table full...Try again later"
+TEXT_DISABLED = "V%d protocol disabled by administrator...\r\nTry to use another client version..."
+
+# Message outcomes, for the sender's handler.
+DELIVERED = "delivered"
+STORED = "stored"
+NO_SUCH_USER = "no such user"
+
+MSG_YOU_WERE_ADDED = 0x000C
+SYSTEM_UIN = 1
+
+# Offline messages are delivered once per session: on the first contact-list
+# packet that ends the list, on an explicit request, or this long after login,
+# whichever comes first (licq sends no list when it is empty).
+OFFLINE_DELIVERY_DELAY = 5.0
+OFFLINE_BATCH = 500
+
+
+def utc(seconds):
+    return datetime.fromtimestamp(seconds, timezone.utc)
+
+
+class Network:
+    """
+    @ivar sessions: the L{SessionTable} (the online cache).
+    @ivar queue: the L{ReliableQueue} of unacknowledged packets.
+    @ivar send: C{send(datagram, addr)}, the transport's output.
+    @ivar counters: event counts for status and metrics.
+    """
+
+    log = Logger()
+
+    def __init__(self, storage, clock, config, send):
+        self.storage = storage
+        self.clock = clock
+        self.config = config
+        self.send = send
+        self.sessions = SessionTable()
+        self.queue = ReliableQueue()
+        self._login_ids = itertools.count(1)
+        self._expiry = []
+        self._offline_due = deque()
+        self._writes = set()
+        self.counters = {
+            "logins": 0, "login_failures": 0, "expired": 0, "relayed": 0,
+            "stored": 0, "dropped_messages": 0, "resends": 0,
+        }
+
+    def now(self):
+        return self.clock.seconds()
+
+    # --- sending ------------------------------------------------------------
+
+    def send_reliable(self, session, packets, on_ack=None, message=None):
+        """
+        Number, send and queue packets the client must acknowledge.
+
+        @param on_ack: called when the last of C{packets} is acknowledged.
+        @param message: the message these packets carry, stored offline if
+            they are never acknowledged.
+        """
+        if not session.active:
+            return
+        speaker = session.speaker
+        now = self.now()
+        last = len(packets) - 1
+        for i, outgoing in enumerate(packets):
+            seq1 = session.take_seq()
+            datagram = speaker.encode(session, seq1, outgoing)
+            self.send(datagram, session.addr)
+            queued = self.queue.add(
+                session, seq1, datagram, now, speaker.timeout, speaker.retries,
+                on_ack if i == last else None, message,
+            )
+            if not queued:
+                self.log.warn("uin {uin}: too many unacknowledged packets, ending its session", uin=session.uin)
+                self.end_session(session, "unacknowledged packets")
+                return
+
+    def ack(self, session, seq1):
+        """The client acknowledged our packet C{seq1}."""
+        entry = self.queue.ack(session, seq1)
+        if entry is not None and entry.on_ack is not None:
+            try:
+                entry.on_ack()
+            except Exception:
+                self.log.failure("ack callback of uin {uin} failed", uin=session.uin)
+
+    # --- login and logoff ---------------------------------------------------
+
+    @defer.inlineCallbacks
+    def login(self, speaker, uin, password, addr, session_id, status, flags, info, seq2=0):
+        """
+        Check a login and, when it succeeds, bring the user online.
+
+        @return: Deferred firing with C{(outcome, detail)}: for L{LOGIN_OK} the
+            new L{Session} (its HELLO already sent), for L{LOGIN_LOCKED} and
+            the other refusals with a text, the text to show.
+        """
+        if not getattr(self.config, "v%d_enabled" % speaker.version, True):
+            return LOGIN_DISABLED, TEXT_DISABLED % (speaker.version,)
+        existing = self.sessions.get(uin)
+        if existing is not None and existing.matches(addr, session_id) and existing.version == speaker.version:
+            # A retransmitted LOGIN of a login that already succeeded.
+            return LOGIN_REPEAT, existing
+        try:
+            account = yield self.storage.get_account(uin)
+        except DatabaseUnavailable as e:
+            self.log.warn("login of {uin} deferred, database unavailable: {reason}", uin=uin, reason=str(e))
+            return LOGIN_TRY_AGAIN, None
+        if account is None or not verify_password(password, account.password_hash):
+            self.counters["login_failures"] += 1
+            self.log.info("login of {uin} from {host} refused: bad password or unknown UIN", uin=uin, host=addr[0])
+            return LOGIN_BAD_PASSWORD, None
+        if self.config.restrict_luip and account.last_login_ip and account.last_login_ip != addr[0]:
+            return LOGIN_LOCKED, TEXT_LOCKED
+        if account.locked:
+            return LOGIN_LOCKED, account.lock_text or TEXT_LOCKED
+        existing = self.sessions.get(uin)
+        if existing is not None:
+            if not self.config.replace_session:
+                return LOGIN_BUSY, None
+            self.log.info("uin {uin}: a new login replaces the session from {host}", uin=uin, host=existing.addr[0])
+            self.end_session(existing, "replaced by a new login")
+        if len(self.sessions) >= self.config.max_online:
+            return LOGIN_TABLE_FULL, TEXT_TABLE_FULL
+        now = self.now()
+        session = Session(
+            uin=uin, version=speaker.version, addr=addr, session_id=session_id,
+            login_id=next(self._login_ids), speaker=speaker, ping_time=speaker.ping_time,
+            status=status, flags=flags, info=info, account=account, login_at=now,
+        )
+        self.sessions.add(session)
+        self._arm_expiry(session, now)
+        self._offline_due.append((now + OFFLINE_DELIVERY_DELAY, session))
+        self.counters["logins"] += 1
+        self.send_reliable(session, speaker.hello(session, seq2))
+        self._announce(session)
+        self._record(self.storage.add_online(OnlineRow(
+            uin, addr[0], addr[1], speaker.version, session_id, info.tcp_port, status, flags,
+            info.tcp_version,
+        )))
+        self._record(self.storage.record_login(uin, addr[0], utc(now)))
+        self.log.info("uin {uin} online (v{version}) from {host}:{port}",
+                      uin=uin, version=speaker.version, host=addr[0], port=addr[1])
+        return LOGIN_OK, session
+
+    def verify(self, uin, password):
+        """
+        @return: Deferred firing with whether the password is right, or L{None}
+            when the database is unavailable.
+        """
+        d = self.storage.get_account(uin)
+
+        def check(account):
+            return account is not None and verify_password(password, account.password_hash)
+
+        def unavailable(failure):
+            failure.trap(DatabaseUnavailable)
+            return None
+
+        return d.addCallbacks(check, unavailable)
+
+    def _announce(self, user):
+        for watcher in self.sessions.watchers(user.uin):
+            if visible_to(user, watcher.uin):
+                self.send_reliable(watcher, watcher.speaker.user_online(watcher, user))
+
+    def end_session(self, session, reason):
+        """
+        Move a user offline: forget the session, store the messages it never
+        acknowledged, tell its watchers.  Nothing is sent to the user.
+        """
+        if not session.active:
+            return
+        session.active = False
+        self.sessions.remove(session)
+        undelivered = []
+        seen = set()
+        for entry in self.queue.forget(session):
+            if entry.message is not None and id(entry.message) not in seen:
+                seen.add(id(entry.message))
+                undelivered.append(entry.message)
+        for from_uin, msg_type, text, sent_at in undelivered:
+            self._store_undelivered(session.uin, from_uin, msg_type, text, sent_at)
+        if self.sessions.get(session.uin) is None:
+            for watcher in self.sessions.watchers(session.uin):
+                self.send_reliable(watcher, watcher.speaker.user_offline(watcher, session.uin))
+            self._record(self.storage.remove_online(session.uin))
+        self.log.info("uin {uin} offline: {reason}", uin=session.uin, reason=reason)
+
+    def logoff(self, session):
+        self.end_session(session, "logged off")
+
+    def disconnect(self, uin, reason="disconnected by the administrator"):
+        session = self.sessions.get(uin)
+        if session is None:
+            return False
+        self.end_session(session, reason)
+        return True
+
+    def _store_undelivered(self, to_uin, from_uin, msg_type, text, sent_at):
+        d = self.storage.store_message(to_uin, from_uin, sent_at, msg_type, text)
+
+        def stored(_):
+            self.counters["stored"] += 1
+            self.log.info("message from {sender} to {uin} was not acknowledged; stored offline",
+                          sender=from_uin, uin=to_uin)
+
+        d.addCallback(stored)
+        self._record(d)
+
+    def _record(self, d):
+        """Let a database write run on its own; a failure is logged, never raised."""
+        self._writes.add(d)
+
+        def done(result):
+            self._writes.discard(d)
+            return result
+
+        d.addErrback(lambda f: self.log.failure("database write failed", f))
+        d.addBoth(done)
+        return d
+
+    # --- keep-alive ---------------------------------------------------------
+
+    def _arm_expiry(self, session, now):
+        session.expires_at = now + session.ping_time
+        heapq.heappush(self._expiry, (session.expires_at, session.login_id, session))
+
+    def keep_alive(self, session):
+        """Any authenticated packet proves the client is alive."""
+        session.expires_at = self.now() + session.ping_time
+
+    # --- presence -----------------------------------------------------------
+
+    def set_status(self, session, status, flags):
+        old = session.status
+        session.status = status & 0xFFFF
+        session.flags = flags & 0xFFFF
+        for watcher in self.sessions.watchers(session.uin):
+            before = visible_to(session, watcher.uin, old)
+            after = visible_to(session, watcher.uin)
+            packets = presence.change(watcher, session, before, after, status_changed=True)
+            if packets:
+                self.send_reliable(watcher, packets)
+        self._record(self.storage.set_status(session.uin, session.status, session.flags))
+
+    def contact_list(self, session, uins, final=True):
+        """
+        A contact-list upload: remember it, say who of these is online, end
+        with LIST_DONE, and deliver offline messages once the list is complete.
+        """
+        uins = [u for u in dict.fromkeys(uins) if u != session.uin]
+        self.sessions.add_contacts(session, uins)
+        self._tell_online(session, uins)
+        self.send_reliable(session, session.speaker.list_done(session))
+        self._record(self.storage.add_to_list(session.uin, LIST_CONTACT, uins))
+        if final:
+            return self.deliver_offline(session)
+        return defer.succeed(None)
+
+    def add_contact(self, session, uin):
+        if uin == session.uin:
+            return
+        self.sessions.add_contacts(session, [uin])
+        self._tell_online(session, [uin])
+        self._record(self.storage.add_to_list(session.uin, LIST_CONTACT, [uin]))
+
+    def _tell_online(self, session, uins):
+        for uin in uins:
+            other = self.sessions.get(uin)
+            if other is not None and other.active and visible_to(other, session.uin):
+                self.send_reliable(session, session.speaker.user_online(session, other))
+
+    def change_list(self, session, list_type, add=(), remove=()):
+        """
+        Edit the visible or invisible list; watchers whose view of the user
+        changes are told at once.
+        """
+        target = session.visible if list_type == LIST_VISIBLE else session.invisible
+        affected = (set(add) - target) | (set(remove) & target)
+        affected.discard(session.uin)
+        watchers = {w.uin: w for w in self.sessions.watchers(session.uin) if w.uin in affected}
+        before = {uin: visible_to(session, uin) for uin in watchers}
+        target |= set(add) - {session.uin}
+        target -= set(remove)
+        for uin, watcher in watchers.items():
+            packets = presence.change(watcher, session, before[uin], visible_to(session, uin))
+            if packets:
+                self.send_reliable(watcher, packets)
+        if add:
+            self._record(self.storage.add_to_list(session.uin, list_type, list(add)))
+        if remove:
+            self._record(self.storage.remove_from_list(session.uin, list_type, list(remove)))
+
+    # --- messages -----------------------------------------------------------
+
+    @defer.inlineCallbacks
+    def send_message(self, from_uin, to_uin, msg_type, text, sender=None):
+        """
+        Route a message: to the recipient's session if it is online, else into
+        offline storage.  The returned Deferred fires only once the message is
+        in the recipient's resend queue or committed to the database, so the
+        caller acknowledges the sender afterwards and nothing acknowledged is
+        lost.
+
+        @param sender: the sender's L{Session}, if any (fills an empty "you
+            were added" from its account).
+        @return: Deferred firing with L{DELIVERED}, L{STORED} or L{NO_SUCH_USER};
+            fails with L{DatabaseUnavailable} when it could not be stored.
+        """
+        if (msg_type & 0xFF) == MSG_YOU_WERE_ADDED and not text.strip(b"\x00"):
+            text = self._you_were_added(sender)
+        now = self.now()
+        target = self.sessions.get(to_uin)
+        if target is not None and target.active:
+            message = (from_uin, msg_type, text, utc(now))
+            self.send_reliable(target, target.speaker.message(target, from_uin, msg_type, text), message=message)
+            self.counters["relayed"] += 1
+            return DELIVERED
+        existing = yield self.storage.existing_uins([to_uin])
+        if to_uin not in existing:
+            self.counters["dropped_messages"] += 1
+            self.log.info("message from {sender} to unknown uin {uin} dropped", sender=from_uin, uin=to_uin)
+            return NO_SUCH_USER
+        yield self.storage.store_message(to_uin, from_uin, utc(now), msg_type, text)
+        self.counters["stored"] += 1
+        # The recipient may have logged in while the row was being written.
+        target = self.sessions.get(to_uin)
+        if target is not None and target.active and target.offline_delivery == "done":
+            target.offline_delivery = "due"
+            self._offline_due.append((self.now(), target))
+        return STORED
+
+    def _you_were_added(self, sender):
+        account = getattr(sender, "account", None)
+        if account is None:
+            return b"-\xfe-\xfe-\xfe-\xfe1"
+        charset = self.config.client_charset
+        fields = [account.nick, account.first_name, account.last_name, account.email]
+        return b"\xfe".join(f.encode(charset, "replace") for f in fields) + b"\xfe1"
+
+    def deliver_offline(self, session, seq2=0):
+        """
+        Send the stored messages (each deleted when the client acknowledges it),
+        then END_OFFLINE.  A second request while one runs only adds the END.
+        """
+        if session.offline_delivery == "running":
+            return defer.succeed(None)
+        session.offline_delivery = "running"
+        d = self.storage.pending_messages(session.uin, OFFLINE_BATCH)
+
+        def send(messages):
+            if not session.active:
+                return
+            for message in messages:
+                if message.id in session.delivering:
+                    continue
+                session.delivering.add(message.id)
+                self.send_reliable(
+                    session, session.speaker.offline_message(session, message),
+                    on_ack=lambda m=message: self._delivered(session, m),
+                )
+            self.send_reliable(session, session.speaker.end_offline(session, seq2))
+            session.offline_delivery = "done"
+
+        def failed(failure):
+            session.offline_delivery = "due"
+            self._offline_due.append((self.now() + OFFLINE_DELIVERY_DELAY, session))
+            self.log.warn("offline messages for {uin} postponed: {reason}",
+                          uin=session.uin, reason=failure.getErrorMessage())
+
+        return d.addCallbacks(send, failed)
+
+    def _delivered(self, session, message):
+        d = self.storage.delete_messages(session.uin, [message.id])
+        d.addBoth(lambda r: session.delivering.discard(message.id) or r)
+        self._record(d)
+
+    # --- the event processor's tick ----------------------------------------
+
+    def tick(self):
+        """
+        The once-a-second work: resends, give-ups, keep-alive expiry, due
+        offline deliveries.  Each step is guarded, so one failure cannot stop
+        the others or the loop.
+        """
+        now = self.now()
+        for step in (self._resend, self._expire, self._offline_timers):
+            try:
+                step(now)
+            except Exception:
+                self.log.failure("event processor step {step} failed", step=step.__name__)
+
+    def _resend(self, now):
+        resend, dead = self.queue.due(now, lambda s: s.speaker.timeout)
+        for session, datagram in resend:
+            self.send(datagram, session.addr)
+        self.counters["resends"] += len(resend)
+        for session in dead:
+            self.end_session(session, "client stopped acknowledging")
+
+    def _expire(self, now):
+        heap = self._expiry
+        while heap and heap[0][0] <= now:
+            expires_at, _, session = heapq.heappop(heap)
+            if not session.active:
+                continue
+            if session.expires_at > now:
+                heapq.heappush(heap, (session.expires_at, session.login_id, session))
+                continue
+            self.counters["expired"] += 1
+            self.end_session(session, "keep-alive timeout")
+
+    def _offline_timers(self, now):
+        due = self._offline_due
+        while due and due[0][0] <= now:
+            _, session = due.popleft()
+            if session.active and session.offline_delivery == "due":
+                self.deliver_offline(session)
+
+    def settle(self):
+        """@return: Deferred firing when the database writes in flight are done."""
+        return defer.DeferredList(list(self._writes))
+
+    def shutdown(self):
+        """
+        End every session, storing what they never acknowledged.
+
+        @return: Deferred firing when the database writes in flight are done.
+        """
+        for session in self.sessions:
+            self.end_session(session, "server shutting down")
+        return self.settle()
