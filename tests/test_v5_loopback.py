@@ -12,7 +12,7 @@ from iserverd import config
 from iserverd.codec import v5
 from iserverd.services.server import ServerService
 from tests import support
-from tests.v5client import connect
+from iserverd.testing.v5client import connect
 
 ALICE, BOB, CAROL = 10001, 10002, 10003
 PASSWORDS = {ALICE: b"wonder", BOB: b"builder", CAROL: b"singer"}
