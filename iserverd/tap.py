@@ -2,6 +2,8 @@
 C{twistd iserverd}: command-line options and the service they make.
 """
 
+import atexit
+import os
 import sys
 
 from twisted.python import usage
@@ -78,7 +80,16 @@ def makeService(options, reactor=None):
     settings = options["settings"] if isinstance(options, usage.Options) else options
 
     def fatal():
+        # twistd always exits 0 after reactor.stop(); a failed start must not look
+        # like success to a service manager, so end the process with status 1.
+        atexit.register(_exit_failed)
         if reactor.running:
             reactor.stop()
 
     return ServerService(settings, reactor, on_fatal=fatal)
+
+
+def _exit_failed():
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(1)

@@ -81,6 +81,8 @@ class Network:
         self._expiry = []
         self._offline_due = deque()
         self._writes = set()
+        # The login throttle (L{iserverd.core.throttle.LoginThrottle}), or None.
+        self.throttle = None
         self.counters = {
             "logins": 0, "login_failures": 0, "expired": 0, "relayed": 0,
             "stored": 0, "dropped_messages": 0, "resends": 0,
@@ -148,10 +150,19 @@ class Network:
         except DatabaseUnavailable as e:
             self.log.warn("login of {uin} deferred, database unavailable: {reason}", uin=uin, reason=str(e))
             return LOGIN_TRY_AGAIN, None
+        throttle = self.throttle
+        if throttle is not None:
+            trusted = account is not None and account.last_login_ip == addr[0]
+            if throttle.check(self.now(), addr[0], uin, trusted):
+                return LOGIN_TRY_AGAIN, None
         if account is None or not verify_password(password, account.password_hash):
+            if throttle is not None:
+                throttle.failed(self.now(), addr[0], uin)
             self.counters["login_failures"] += 1
             self.log.info("login of {uin} from {host} refused: bad password or unknown UIN", uin=uin, host=addr[0])
             return LOGIN_BAD_PASSWORD, None
+        if throttle is not None:
+            throttle.succeeded(self.now(), addr[0], uin)
         if self.config.restrict_luip and account.last_login_ip and account.last_login_ip != addr[0]:
             return LOGIN_LOCKED, TEXT_LOCKED
         if account.locked:
@@ -258,9 +269,16 @@ class Network:
             self._writes.discard(d)
             return result
 
-        d.addErrback(lambda f: self.log.failure("database write failed", f))
+        d.addErrback(self._write_failed)
         d.addBoth(done)
         return d
+
+    def _write_failed(self, failure):
+        if failure.check(DatabaseUnavailable):
+            self.log.warn("database write skipped, database unavailable: {reason}",
+                          reason=failure.getErrorMessage())
+        else:
+            self.log.failure("database write failed", failure)
 
     # --- keep-alive ---------------------------------------------------------
 

@@ -9,7 +9,7 @@ import psycopg2
 
 from twisted.internet import defer
 from twisted.logger import Logger
-from txpostgres import txpostgres
+from txpostgres import reconnection, retrying, txpostgres
 from zope.interface import implementer
 
 from iserverd.storage import schema
@@ -36,16 +36,89 @@ def _account(row):
     return Account(*row)
 
 
+class _Reconnector(reconnection.DeadConnectionDetector):
+    """
+    Reconnects one pooled connection after PostgreSQL went away, retrying with
+    a capped back-off for as long as it takes, until the pool is closed.
+    While it is dead, queries on it fail at once with C{ConnectionDead}.
+    """
+
+    log = Logger()
+
+    def __init__(self, reactor):
+        reconnection.DeadConnectionDetector.__init__(
+            self,
+            reconnectionIterator=lambda: retrying.simpleBackoffIterator(
+                initialDelay=0.5, maxDelay=5.0, maxRetries=0, now=True
+            ),
+            reactor=reactor,
+        )
+        self._attempt = None
+        self.stopped = False
+
+    def startReconnecting(self, f):
+        if self.stopped:
+            return
+        self.log.warn("database connection lost ({reason}); reconnecting", reason=_first_line(f.value))
+        call = retrying.RetryingCall(self.reconnect)
+        call.reactor = self.reactor
+        self._attempt = call.start(self.reconnectionIterator())
+        self._attempt.addCallbacks(self._recovered, lambda f: None)
+
+    def _recovered(self, _):
+        self._attempt = None
+        self.log.info("database connection restored")
+        return self.connectionRecovered()
+
+    def stop(self):
+        self.stopped = True
+        if self._attempt is not None:
+            self._attempt.cancel()
+
+
+class _Connection(txpostgres.Connection):
+    """
+    A pooled connection that reports a connection closed by the server as lost
+    (so its detector reconnects) instead of raising into the reactor, which
+    would log a traceback for an idle connection that PostgreSQL dropped.
+    """
+
+    def doRead(self):
+        try:
+            return txpostgres.Connection.doRead(self)
+        except psycopg2.Error as e:
+            return e
+
+
 class _Pool(txpostgres.ConnectionPool):
     def __init__(self, reactor, dsn, size):
         self.reactor = reactor
+        self.detectors = []
         txpostgres.ConnectionPool.__init__(self, None, dsn, min=size)
+
+    def connectionFactory(self, reactor, cooperator):
+        detector = _Reconnector(reactor)
+        self.detectors.append(detector)
+        return _Connection(reactor, cooperator, detector=detector)
+
+    def close(self):
+        for detector in self.detectors:
+            detector.stop()
+        txpostgres.ConnectionPool.close(self)
+
+
+def _first_line(error):
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def _unavailable(failure):
-    """Turn a lost or refused connection into L{DatabaseUnavailable}."""
-    failure.trap(psycopg2.OperationalError, psycopg2.InterfaceError)
-    raise DatabaseUnavailable(str(failure.value).strip().splitlines()[0])
+    """Turn a lost, dead or refused connection into L{DatabaseUnavailable}."""
+    failure.trap(
+        psycopg2.OperationalError, psycopg2.InterfaceError,
+        reconnection.ConnectionDead, txpostgres.RollbackFailed,
+    )
+    raise DatabaseUnavailable(_first_line(failure.value))
 
 
 @implementer(IStorage)
@@ -74,9 +147,7 @@ class PostgresStorage:
             yield self.pool.start()
         except defer.FirstError as e:
             self.pool.close()
-            error = e.subFailure.value
-            text = str(error).strip()
-            raise DatabaseUnavailable(text.splitlines()[0] if text else type(error).__name__)
+            raise DatabaseUnavailable(_first_line(e.subFailure.value))
         try:
             self.schema_version = yield self.pool.runInteraction(schema.upgrade)
         except Exception:
@@ -86,6 +157,11 @@ class PostgresStorage:
 
     def close(self):
         self.pool.close()
+
+    def pool_state(self):
+        """@return: C{(connections, dead)}: the pool's size and how many are reconnecting."""
+        dead = sum(1 for d in self.pool.detectors if d.connectionIsDead)
+        return len(self.pool.detectors), dead
 
     def _query(self, sql, params=()):
         return self.pool.runQuery(sql, params).addErrback(_unavailable)

@@ -66,7 +66,7 @@ class V5Client(DatagramProtocol):
         self.acks.setdefault(packet.seq1, []).append(d)
         return d.addTimeout(WAIT, self.reactor)
 
-    def login(self, status=0, flags=0):
+    def login(self, status=0, flags=0, timeout=WAIT):
         """Send LOGIN; fire with the first answer (HELLO, BAD_PASSWORD, BUSY or LOGIN_ERR)."""
         self.seq1 = random.Random(self.session_id).randrange(0x7FFF)
         self.seq2 = 1
@@ -74,7 +74,9 @@ class V5Client(DatagramProtocol):
         request = v5.LoginRequest(tcp_port=0, password=self.password, internal_ip="127.0.0.1",
                                   status=status, estatus=flags)
         self.raw(v5.CMD_LOGIN, request.build())
-        return self.wait_for(lambda p: p.command in (v5.SRV_HELLO, v5.SRV_BAD_PASSWORD, v5.SRV_BUSY, v5.SRV_LOGIN_ERR))
+        return self.wait_for(
+            lambda p: p.command in (v5.SRV_HELLO, v5.SRV_BAD_PASSWORD, v5.SRV_BUSY, v5.SRV_LOGIN_ERR), timeout
+        )
 
     def contact_list(self, uins):
         return self.send(v5.CMD_CONTACT_LIST, v5.UinList(tuple(uins)).build())
@@ -132,7 +134,11 @@ class V5Client(DatagramProtocol):
             if id(packet) not in self._consumed and predicate(packet):
                 self._consumed.add(id(packet))
                 return defer.succeed(packet)
-        d = defer.Deferred()
+        def forget(d):
+            # A wait that timed out must not swallow a later packet.
+            self._waiters[:] = [(p, w) for p, w in self._waiters if w is not d]
+
+        d = defer.Deferred(forget)
         self._waiters.append((predicate, d))
         return d.addTimeout(timeout, self.reactor)
 
