@@ -71,6 +71,7 @@ class Session:
     offline_delivery: str = "due"  # due -> running -> done
     delivering: set = field(default_factory=set)
     _recent: deque = field(default_factory=lambda: deque(maxlen=DEDUP_WINDOW))
+    _top: Optional[int] = None
 
     @property
     def invisible_mode(self):
@@ -79,11 +80,21 @@ class Session:
 
     def is_repeat(self, seq1, command):
         """
-        Remember C{(seq1, command)}; return whether it was seen recently.
+        Remember C{(seq1, command)}; return whether it is a retransmission or a
+        replay: seen recently, or older than the recent window (clients number
+        their packets consecutively, so such a packet can only be a replay).
         """
         key = (seq1, command)
         if key in self._recent:
             return True
+        if self._top is not None:
+            behind = (self._top - seq1) & 0xFFFF
+            if DEDUP_WINDOW < behind < 0x8000:
+                return True
+            if behind >= 0x8000:
+                self._top = seq1
+        else:
+            self._top = seq1
         self._recent.append(key)
         return False
 
