@@ -10,7 +10,7 @@ import os
 import warnings
 
 import psycopg2
-from psycopg2 import sql
+from psycopg2 import errors, sql
 
 DATABASE = "iserverd"
 
@@ -75,7 +75,10 @@ class EmbeddedPostgres:
                     statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
                     if template is not None:
                         statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
-                    cur.execute(statement)
+                    try:
+                        cur.execute(statement)
+                    except (errors.DuplicateDatabase, errors.UniqueViolation):
+                        pass  # created meanwhile by another process (a server and an admin tool)
         finally:
             conn.close()
 
