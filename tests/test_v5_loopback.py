@@ -39,9 +39,9 @@ def start_server(testcase, **settings):
     return server, clock, dsn
 
 
-class V5Tests(unittest.TestCase):
+class LoopbackMixin:
     """
-    Two or three v5 clients log in, see each other and talk through the server.
+    A running server on a fresh database, and helpers that log clients in.
     """
 
     @defer.inlineCallbacks
@@ -65,6 +65,12 @@ class V5Tests(unittest.TestCase):
         yield c.wait_command(v5.SRV_END_OFFLINE_MESSAGES)
         yield c.keep_alive()
         return c
+
+
+class V5Tests(LoopbackMixin, unittest.TestCase):
+    """
+    Two or three v5 clients log in, see each other and talk through the server.
+    """
 
     @defer.inlineCallbacks
     def test_login_hello(self):
@@ -300,3 +306,93 @@ class V5Tests(unittest.TestCase):
         yield a.message(BOB, b"still here")
         got = v5.OnlineMessage.parse((yield b.wait_command(v5.SRV_ONLINE_MESSAGE)).data)
         self.assertEqual(got.text, b"still here")
+
+
+class V5LoginRefusalTests(unittest.TestCase):
+    """
+    Every documented refusal of a login, each with its own reply.
+    """
+
+    @defer.inlineCallbacks
+    def refused(self, uin=ALICE, **settings):
+        server, clock, dsn = yield start_server(self, **settings)
+        self.dsn = dsn
+        return server
+
+    @defer.inlineCallbacks
+    def login(self, server, uin):
+        c = yield connect(self, reactor, server.udp_port, uin, PASSWORDS[uin])
+        reply = yield c.login()
+        return reply
+
+    @defer.inlineCallbacks
+    def test_protocol_disabled(self):
+        """With v5 disabled a login gets LOGIN_ERR telling the user to use another client version."""
+        server = yield self.refused(v5_enabled=False)
+        reply = yield self.login(server, ALICE)
+        self.assertEqual(reply.command, v5.SRV_LOGIN_ERR)
+        self.assertIn(b"another client version", v5.LoginErr.parse(reply.data).text)
+
+    @defer.inlineCallbacks
+    def test_locked(self):
+        """A locked account gets LOGIN_ERR with the administrator's lock text."""
+        server = yield self.refused()
+        support.query(self.dsn, "UPDATE users SET locked = true, lock_text = 'Ask the admin' WHERE uin = %s", (ALICE,))
+        reply = yield self.login(server, ALICE)
+        self.assertEqual((reply.command, v5.LoginErr.parse(reply.data).text), (v5.SRV_LOGIN_ERR, b"Ask the admin"))
+
+    @defer.inlineCallbacks
+    def test_table_full(self):
+        """Beyond the maximum online users a login gets LOGIN_ERR 'table full'."""
+        server = yield self.refused(max_online=1)
+        self.assertEqual((yield self.login(server, ALICE)).command, v5.SRV_HELLO)
+        reply = yield self.login(server, BOB)
+        self.assertEqual(reply.command, v5.SRV_LOGIN_ERR)
+        self.assertIn(b"table full", v5.LoginErr.parse(reply.data).text)
+
+    @defer.inlineCallbacks
+    def test_busy_without_replacement(self):
+        """With session replacement off, a second login for an online UIN gets BUSY."""
+        server = yield self.refused(replace_session=False)
+        self.assertEqual((yield self.login(server, ALICE)).command, v5.SRV_HELLO)
+        c = yield connect(self, reactor, server.udp_port, ALICE, PASSWORDS[ALICE], seed=7)
+        reply = yield c.login()
+        self.assertEqual(reply.command, v5.SRV_BUSY)
+
+
+class V5MessageTypeTests(LoopbackMixin, unittest.TestCase):
+    """
+    Every message type passes through unchanged.
+    """
+
+    @defer.inlineCallbacks
+    def test_all_types(self):
+        """Normal, URL, authorization request/granted, 'you were added', contacts and multi-recipient types relay verbatim."""
+        a = yield self.online(ALICE, [])
+        b = yield self.online(BOB, [])
+        samples = [
+            (0x0001, b"plain"), (0x0004, b"a site\xfehttp://example.org"),
+            (0x0006, b"nick\xfefirst\xfelast\xfee@x\xfe1\xfeplease"), (0x0008, b""),
+            (0x000C, b"n\xfef\xfel\xfee\xfe1"), (0x0013, b"1\xfe10003\xfecarol\xfe"), (0x8001, b"to many"),
+        ]
+        for msg_type, text in samples:
+            yield a.message(BOB, text, msg_type=msg_type)
+        for msg_type, text in samples:
+            got = v5.OnlineMessage.parse((yield b.wait_command(v5.SRV_ONLINE_MESSAGE, msg_type=msg_type)).data)
+            self.assertEqual((got.sender, got.text), (ALICE, text))
+
+    @defer.inlineCallbacks
+    def test_empty_you_were_added(self):
+        """An empty 'you were added' is filled in from the sender's account."""
+        a = yield self.online(ALICE, [])
+        b = yield self.online(BOB, [])
+        yield a.message(BOB, b"", msg_type=0x000C)
+        got = v5.OnlineMessage.parse((yield b.wait_command(v5.SRV_ONLINE_MESSAGE)).data)
+        self.assertEqual(got.text, b"nick10001\xfeFirst\xfeLast\xfe10001@example.org\xfe1")
+
+    @defer.inlineCallbacks
+    def test_unknown_recipient(self):
+        """A message to a UIN nobody has is acknowledged and dropped, not stored."""
+        a = yield self.online(ALICE, [])
+        yield a.message(99999, b"into the void")
+        self.assertEqual(support.query(self.dsn, "SELECT count(*) FROM offline_messages"), [(0,)])
