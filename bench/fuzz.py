@@ -10,8 +10,10 @@ Run:  python bench/fuzz.py                 # 1,000,000 packets
 """
 
 import argparse
+import ast
 import os
 import random
+import re
 import shutil
 import socket
 import subprocess
@@ -109,6 +111,7 @@ def main():
     parser.add_argument("--packets", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--rate", type=int, default=20000, help="packets per second (paced)")
+    parser.add_argument("--keep-log", help="copy the server's log to this file")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     workdir = tempfile.mkdtemp(prefix="iserverd-fuzz-")
@@ -148,7 +151,7 @@ def main():
                 sent += 1
             except BlockingIOError:
                 time.sleep(0.001)
-            if sent % 500 == 0:
+            if sent % 20 == 0:
                 # Paced, so the run measures robustness rather than kernel buffer drops.
                 ahead = sent / args.rate - (time.time() - start)
                 if ahead > 0:
@@ -167,16 +170,25 @@ def main():
     finally:
         server.terminate()
         server.wait(60)
-    with open(log_path, errors="replace") as f:
-        log = f.read()
+    log = ""
+    for name in sorted(os.listdir(workdir)):
+        if name.startswith("server.log"):  # twistd rotates its log every megabyte
+            with open(os.path.join(workdir, name), errors="replace") as f:
+                log += f.read()
     tracebacks = log.count("Traceback")
+    totals = re.search(r"udp totals: (\{.*\})", log)
+    totals = ast.literal_eval(totals.group(1)) if totals else {}
     malformed = log.count("dropped malformed packet")
     print("packets sent            %d in %.1f s (%.0f/s) from %d addresses" % (sent, elapsed, sent / elapsed, len(senders)))
+    print("server received         %s datagrams, %s malformed, %s handler errors"
+          % (totals.get("in", "?"), totals.get("malformed", "?"), totals.get("errors", "?")))
     print("malformed drops logged  %d" % malformed)
     print("escaped exceptions      %d" % tracebacks)
     print("server RSS before/after %d KB / %d KB" % (before, after))
     print("server alive at end     %s" % ("yes" if alive else "NO"))
     print("login + message at end  %s" % ("ok" if ok else "FAILED"))
+    if args.keep_log:
+        shutil.copy(log_path, args.keep_log)
     shutil.rmtree(workdir, ignore_errors=True)
     sys.exit(0 if (tracebacks == 0 and ok and alive) else 1)
 

@@ -92,10 +92,15 @@ def _mode(text):
     return value
 
 
+# IServerd's "Translate table" names the client code page by its table file.
+_ISERVERD_TABLES = {"default": "latin-1", "russian_win": "cp1251"}
+
+
 def _codec(text):
     import codecs
 
     value = text.strip()
+    value = _ISERVERD_TABLES.get(value.lower(), value)
     try:
         codecs.lookup(value)
     except LookupError:
@@ -105,6 +110,10 @@ def _codec(text):
 
 def _level(text):
     value = text.strip().lower()
+    if value.isdigit():
+        # IServerd's numeric verbosity (its sample file says 10): 0 is quiet, 10 and more is everything.
+        number = int(value)
+        value = "warn" if number == 0 else "info" if number < 10 else "debug"
     if value not in ("debug", "info", "warn", "error", "critical"):
         raise ValueError("expected debug, info, warn, error or critical, got %r" % (text,))
     return value
@@ -134,6 +143,8 @@ SETTINGS = (
             "Folder of the embedded PostgreSQL cluster and the default webpager socket."),
     Setting("database", ("Database DSN",), "", _dsn,
             "External PostgreSQL DSN; empty = the embedded server in the data dir."),
+    Setting("udp_buffer", ("UDP buffer size",), 4 * 1024 * 1024, _int(65536, 256 * 1024 * 1024),
+            "Socket receive/send buffer (bytes) so bursts are queued, not dropped."),
     Setting("db_pool_size", ("Database pool size",), 4, _int(1, 64),
             "Connections kept open to PostgreSQL."),
     Setting("max_online", ("Max online users",), 100000, _int(1),
@@ -151,6 +162,17 @@ SETTINGS = (
             "(no = answer busy until it times out, as IServerd did)."),
     Setting("log_level", ("Log level",), "info", _level,
             "debug, info, warn, error or critical."),
+    # Operations
+    Setting("control_socket", ("Control socket",), "", _str,
+            "UNIX socket of iserverd-admin's live commands; empty = control.sock in the data dir."),
+    Setting("control_group", ("Control group",), "", _str,
+            "Group that may use the control socket too (mode 0660); empty = only the server's user (0600)."),
+    Setting("metrics_port", ("Metrics port",), 0, _int(0, 65535),
+            "TCP port of the Prometheus metrics endpoint; 0 = off."),
+    Setting("metrics_interface", ("Metrics interface",), "127.0.0.1", _address,
+            "Address the metrics endpoint binds to."),
+    Setting("log_json_file", ("Log json file",), "", _str,
+            "Also write the log as JSON lines to this file; empty = off."),
     # Webpager
     Setting("webpager_socket", ("WWP socket filename",), "", _str,
             "Webpager UNIX socket; empty = wwp.sock in the data dir."),
@@ -194,6 +216,38 @@ SETTINGS = (
             "Register v3 clients automatically."),
     Setting("v3_packet_mtu", ("V3 packet mtu",), 500, _int(100, 8000),
             "Longer packets to v3 clients are sent in fragments."),
+    # Overload
+    Setting("overload_rate", ("Overload packet rate",), 20000, _int(1),
+            "Packets per second the server takes from all sources together; beyond it, "
+            "packets without a session are answered BUSY."),
+    Setting("overload_burst", ("Overload packet burst",), 40000, _int(1),
+            "Packets accepted at once above the packet rate (the global bucket's size)."),
+    Setting("overload_source_rate", ("Overload source rate",), 200, _int(1),
+            "Packets per second one source address may send before its packets without a "
+            "session are answered BUSY."),
+    Setting("overload_source_burst", ("Overload source burst",), 1000, _int(1),
+            "Packets one source address may send at once above its rate."),
+    Setting("overload_source_table", ("Overload source table",), 65536, _int(16),
+            "Source addresses tracked at most; the least recently seen is forgotten first."),
+    Setting("overload_busy_rate", ("Overload busy replies",), 2000, _int(0),
+            "BUSY replies sent per second at most; packets beyond it are dropped silently."),
+    Setting("login_free_failures", ("Login free failures",), 3, _int(0),
+            "Failed logins per source address or UIN before further attempts are slowed."),
+    Setting("login_slow_delay", ("Login slow delay",), 2, _int(1, 3600),
+            "Seconds to wait after the first slowed failure; doubles with each further failure."),
+    Setting("login_lockout_failures", ("Login lockout failures",), 10, _int(1),
+            "Failed logins per source address or UIN that refuse further attempts for the lockout time."),
+    Setting("login_lockout_time", ("Login lockout time",), 300, _int(1, 86400),
+            "Seconds a locked-out source address or UIN is answered 'try again'."),
+    Setting("login_failure_memory", ("Login failure memory",), 900, _int(1, 86400),
+            "Seconds after its last failure that a source address or UIN is forgiven."),
+    Setting("login_throttle_table", ("Login throttle table",), 65536, _int(16),
+            "Source addresses and UINs with failed logins tracked at most (each)."),
+    # Web
+    Setting("http_port", ("HTTP port",), 0, _int(0, 65535),
+            "TCP port of the web front (web pager, status indicator, server status); 0 = off."),
+    Setting("http_interface", ("HTTP interface",), "127.0.0.1", _address,
+            "Address the web front binds to (put a reverse proxy in front for the public)."),
 )
 
 # IServerd's database keys, folded into one DSN when no "Database DSN" is given.
@@ -328,7 +382,7 @@ def load(path=None, overrides=None):
     for name, value in (overrides or {}).items():
         if value is not None:
             values[name] = value
-    return Config(ignored=tuple(ignored), **values)
+    return Config(ignored=tuple(dict.fromkeys(ignored)), **values)
 
 
 def legacy_dsn(parts):

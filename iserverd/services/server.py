@@ -5,16 +5,36 @@ Connecting and upgrading are asynchronous, so they happen in L{startService}
 (not in C{makeService}); a failure there is one log line and a clean stop.
 """
 
+import socket
+
 from twisted.application import service
 from twisted.internet import defer
 from twisted.logger import Logger
 
-from iserverd.codec import v5
+from iserverd.codec import v3, v5
 from iserverd.core.network import Network
+from iserverd.handlers.v3 import V3Handler
 from iserverd.handlers.v5 import V5Handler
 from iserverd.services.database import Database
 from iserverd.services.events import EventProcessor
 from iserverd.transport import ICQProtocol
+
+
+def enlarge_buffers(sock, size):
+    """
+    Give the UDP socket room for bursts: the kernel default holds only a few
+    hundred small datagrams.  As root the system maximum is overridden.
+    """
+    for force, plain in ((getattr(socket, "SO_RCVBUFFORCE", None), socket.SO_RCVBUF),
+                         (getattr(socket, "SO_SNDBUFFORCE", None), socket.SO_SNDBUF)):
+        for option in (force, plain):
+            if option is None:
+                continue
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, option, size)
+                break
+            except OSError:
+                continue
 
 
 def one_line(error):
@@ -66,6 +86,7 @@ class ServerService(service.MultiService):
         self.port = self.reactor.listenUDP(
             self.config.port, self.protocol, interface=self.config.interface
         )
+        enlarge_buffers(self.port.socket, self.config.udp_buffer)
         host = self.port.getHost()
         self.log.info(
             "iserverd serving ICQ v3/v5 on udp {host}:{port} (database schema v{version})",
@@ -77,6 +98,7 @@ class ServerService(service.MultiService):
         """Create the shared network, the protocol handlers and the event processor."""
         self.network = Network(self.storage, self.clock, self.config, self.protocol.send)
         self.protocol.handlers[v5.VERSION] = V5Handler(self.network, self.protocol.send, self.config)
+        self.protocol.handlers[v3.VERSION] = V3Handler(self.network, self.protocol.send, self.config, clock=self.clock)
         EventProcessor(self.network, self.clock).setServiceParent(self)
 
     def _failed(self, failure):
@@ -97,6 +119,7 @@ class ServerService(service.MultiService):
         if self.port is not None:
             port, self.port = self.port, None
             yield port.stopListening()
+            self.log.info("udp totals: {counters}", counters=dict(self.protocol.counters))
         if self.network is not None:
             yield self.network.shutdown()
         yield service.MultiService.stopService(self)
