@@ -29,6 +29,8 @@ class ServerOptions(usage.Options):
         ["database", "d", None, "PostgreSQL DSN; without it an embedded server runs in --data-dir."],
         ["data-dir", None, None, "Data folder (default ./iserverd-data)."],
         ["webpager-socket", None, None, "Webpager UNIX socket path (default DATA-DIR/wwp.sock)."],
+        ["http-port", None, None, "TCP port of the web front (default 0 = off)."],
+        ["metrics-port", None, None, "TCP port of the Prometheus metrics endpoint on 127.0.0.1 (default 0 = off)."],
     ]
 
     _overrides = {
@@ -37,6 +39,8 @@ class ServerOptions(usage.Options):
         "database": "database",
         "data-dir": "data_dir",
         "webpager-socket": "webpager_socket",
+        "http-port": "http_port",
+        "metrics-port": "metrics_port",
     }
 
     def opt_version(self):

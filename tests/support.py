@@ -10,6 +10,7 @@ database can be had the tests fail: they never skip.
 
 import itertools
 import os
+import shutil
 import tempfile
 import warnings
 
@@ -102,6 +103,16 @@ def fresh_database(testcase, empty=False):
     name = c.create(None if empty else TEMPLATE)
     testcase.addCleanup(c.drop, name)
     return c.dsn(name)
+
+
+def socket_path(testcase, name):
+    """
+    A path for a UNIX socket in a private temporary folder, removed after the
+    test (trial's own temporary paths can exceed the 107-byte socket limit).
+    """
+    folder = tempfile.mkdtemp(prefix="isd-")
+    testcase.addCleanup(shutil.rmtree, folder, True)
+    return os.path.join(folder, name)
 
 
 def query(dsn, statement, params=None):

@@ -16,8 +16,11 @@ from iserverd.storage.schema import SchemaError
 from tests import support
 
 
-def settings(dsn, **extra):
-    return config.load(None, dict(database=dsn, port=0, interface="127.0.0.1", **extra))
+def settings(dsn, testcase, **extra):
+    values = dict(database=dsn, port=0, interface="127.0.0.1",
+                  webpager_socket=support.socket_path(testcase, "wwp.sock"))
+    values.update(extra)
+    return config.load(None, values)
 
 
 class ServerServiceTests(unittest.TestCase):
@@ -31,7 +34,7 @@ class ServerServiceTests(unittest.TestCase):
         dsn = support.fresh_database(self)
         support.query(dsn, "INSERT INTO users (uin, password_hash) VALUES (1001, 'x')")
         support.query(dsn, "INSERT INTO online_users (uin, ip, port, protocol) VALUES (1001, '127.0.0.1', 1, 5)")
-        s = ServerService(settings(dsn), reactor)
+        s = ServerService(settings(dsn, self), reactor)
         s.startService()
         yield s.ready
         self.assertTrue(s.udp_port)
@@ -60,7 +63,7 @@ class ServerServiceTests(unittest.TestCase):
     def test_unreachable_database(self):
         """An unreachable database is one critical log line and a call to stop."""
         dsn = "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2"
-        failure, event = yield self._failing_start(settings(dsn))
+        failure, event = yield self._failing_start(settings(dsn, self))
         self.assertIsInstance(failure, DatabaseUnavailable)
         self.assertIn("cannot start iserverd", event["log_format"])
         self.assertNotIn("\n", event["reason"])
@@ -70,7 +73,7 @@ class ServerServiceTests(unittest.TestCase):
         """A database newer than the code stops the start with one line."""
         dsn = support.fresh_database(self)
         support.query(dsn, "UPDATE schema_version SET version = 999")
-        failure, event = yield self._failing_start(settings(dsn))
+        failure, event = yield self._failing_start(settings(dsn, self))
         self.assertIsInstance(failure, SchemaError)
 
     @defer.inlineCallbacks
@@ -80,6 +83,6 @@ class ServerServiceTests(unittest.TestCase):
         taken.bind(("127.0.0.1", 0))
         self.addCleanup(taken.close)
         dsn = support.fresh_database(self)
-        cfg = config.load(None, dict(database=dsn, port=taken.getsockname()[1], interface="127.0.0.1"))
+        cfg = settings(dsn, self, port=taken.getsockname()[1])
         failure, event = yield self._failing_start(cfg)
         self.assertIn("Couldn't listen", event["reason"])

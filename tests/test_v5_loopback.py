@@ -28,7 +28,9 @@ def advance(clock, seconds):
 def start_server(testcase, **settings):
     """A server on a fresh database with three accounts, stopped after the test."""
     dsn = support.fresh_database(testcase)
-    cfg = config.load(None, dict(dict(database=dsn, port=0, interface="127.0.0.1", db_pool_size=2), **settings))
+    defaults = dict(database=dsn, port=0, interface="127.0.0.1", db_pool_size=2,
+                    webpager_socket=support.socket_path(testcase, "wwp.sock"))
+    cfg = config.load(None, dict(defaults, **settings))
     clock = task.Clock()
     server = ServerService(cfg, reactor, clock=clock)
     server.startService()

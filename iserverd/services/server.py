@@ -16,7 +16,9 @@ from iserverd.core.network import Network
 from iserverd.handlers.v5 import V5Handler
 from iserverd.services.database import Database
 from iserverd.services.events import EventProcessor
+from iserverd.services.webpager import WebpagerService
 from iserverd.transport import ICQProtocol
+from iserverd.web.resources import WebService
 
 
 def enlarge_buffers(sock, size):
@@ -98,6 +100,9 @@ class ServerService(service.MultiService):
         self.network = Network(self.storage, self.clock, self.config, self.protocol.send)
         self.protocol.handlers[v5.VERSION] = V5Handler(self.network, self.protocol.send, self.config)
         EventProcessor(self.network, self.clock).setServiceParent(self)
+        WebpagerService(self.network, self.config, self.reactor, clock=self.clock).setServiceParent(self)
+        if self.config.http_port:
+            WebService(self.network, self.storage, self.config, self.reactor, clock=self.clock).setServiceParent(self)
 
     def _failed(self, failure):
         self.log.critical("cannot start iserverd: {reason}", reason=one_line(failure.value))
