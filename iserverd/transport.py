@@ -19,18 +19,27 @@ from iserverd.codec.errors import MalformedPacket
 MAX_DATAGRAM = 8192
 
 
+
 class ICQProtocol(DatagramProtocol):
     """
     @ivar handlers: protocol version to handler; a handler provides
         C{decode(datagram)}, C{table} (command to callable) and C{unknown(packet, addr)}.
     @ivar counters: packets in/out and dropped, for status and metrics.
+    @ivar gate: L{None}, or an object whose C{admit(datagram, addr)} says
+        whether a datagram may be handled (the busy gate, which answers the
+        ones it refuses itself).
+    @ivar meter: L{None}, or C{meter(version, command, known)}, called for each
+        decoded packet (metrics); it returns L{None} or a callable that is
+        given the handler's result once the handler is done.
     """
 
     log = Logger()
+    gate = None
+    meter = None
 
     def __init__(self, handlers=None):
         self.handlers = dict(handlers or {})
-        self.counters = {"in": 0, "out": 0, "malformed": 0, "errors": 0}
+        self.counters = {"in": 0, "out": 0, "malformed": 0, "errors": 0, "refused": 0}
 
     def send(self, datagram, addr):
         """Send one datagram; a socket error is logged, never raised into a handler."""
@@ -45,6 +54,9 @@ class ICQProtocol(DatagramProtocol):
     def datagramReceived(self, datagram, addr):
         self.counters["in"] += 1
         try:
+            if self.gate is not None and not self.gate.admit(datagram, addr):
+                self.counters["refused"] += 1
+                return
             self._dispatch(datagram, addr)
         except MalformedPacket as e:
             self.counters["malformed"] += 1
@@ -67,12 +79,17 @@ class ICQProtocol(DatagramProtocol):
             raise MalformedPacket("unknown protocol version 0x%04x" % (version,))
         packet = handler.decode(datagram)
         method = handler.table.get(packet.command)
+        done = None if self.meter is None else self.meter(version, packet.command, method is not None)
         if method is None:
             result = handler.unknown(packet, addr)
         else:
             result = method(packet, addr)
         if result is not None and hasattr(result, "addErrback"):
             result.addErrback(self._handlerFailed, version, packet.command, addr)
+            if done is not None:
+                result.addBoth(done)
+        elif done is not None:
+            done(result)
 
     def _handlerFailed(self, failure, version, command, addr):
         self.counters["errors"] += 1

@@ -133,16 +133,11 @@ class RestartTests(unittest.TestCase):
             [sys.executable, "-c", "from twisted.scripts.twistd import run; run()",
              "-n", "--pidfile=", "--logfile=-", "iserverd",
              "--database", dsn, "--port", str(port), "--interface", "127.0.0.1"],
-            cwd=self.mktemp_dir(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            cwd=os.path.dirname(support.socket_path(self, "")), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             env=dict(os.environ, PYTHONPATH=ROOT),
         )
         self.addCleanup(self.stop, process, signal.SIGKILL)
         return process
-
-    def mktemp_dir(self):
-        path = self.mktemp()
-        os.makedirs(path)
-        return path
 
     def stop(self, process, sig):
         if process.poll() is None:

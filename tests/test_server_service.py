@@ -18,7 +18,8 @@ from tests import support
 
 def settings(dsn, testcase, **extra):
     values = dict(database=dsn, port=0, interface="127.0.0.1",
-                  webpager_socket=support.socket_path(testcase, "wwp.sock"))
+                  webpager_socket=support.socket_path(testcase, "wwp.sock"),
+                  control_socket=support.socket_path(testcase, "control.sock"))
     values.update(extra)
     return config.load(None, values)
 

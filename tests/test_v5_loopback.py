@@ -29,7 +29,8 @@ def start_server(testcase, **settings):
     """A server on a fresh database with three accounts, stopped after the test."""
     dsn = support.fresh_database(testcase)
     defaults = dict(database=dsn, port=0, interface="127.0.0.1", db_pool_size=2,
-                    webpager_socket=support.socket_path(testcase, "wwp.sock"))
+                    webpager_socket=support.socket_path(testcase, "wwp.sock"),
+                    control_socket=support.socket_path(testcase, "control.sock"))
     cfg = config.load(None, dict(defaults, **settings))
     clock = task.Clock()
     server = ServerService(cfg, reactor, clock=clock)

@@ -11,7 +11,6 @@ from twisted.trial import unittest
 
 from iserverd.admin import webpager
 from iserverd.codec import v5, wwp
-from iserverd.services.webpager import WebpagerService
 from tests.test_v5_loopback import BOB, start_server
 from tests.test_webpager import LogWaiter, online, short_tempdir
 
@@ -111,8 +110,6 @@ class ToolTests(unittest.TestCase):
         self.folder = short_tempdir(self)
         self.path = os.path.join(self.folder, "wwp.sock")
         self.server, self.clock, _ = yield start_server(self, webpager_socket=self.path)
-        webpager = WebpagerService(self.server.network, self.server.config, reactor, clock=self.clock)
-        webpager.setServiceParent(self.server)
         self.logs = LogWaiter(self)
 
     def data_file(self, data=GOOD):

@@ -4,10 +4,16 @@ C{iserverd-admin}: manage accounts in the server's database.
 Works on the embedded data folder (the default, the same one the server uses)
 or on an external database given with C{--database}.  It may run while the
 server runs: both then share the embedded PostgreSQL.
+
+The live commands (C{online}, C{status}, C{disconnect}, C{broadcast}) do not
+touch the database: they ask the running server through its control socket
+(L{iserverd.services.control}).  C{import-iserverd} copies an IServerd
+database (L{iserverd.storage.importer}).
 """
 
 import argparse
 import getpass
+import json
 import sys
 
 from twisted.internet import defer, task
@@ -16,6 +22,8 @@ from iserverd import config as configuration
 from iserverd.services.database import Database
 from iserverd.services.server import one_line
 from iserverd.storage.interfaces import DuplicateUIN, NoSuchUser
+from iserverd.services import control as live_control
+from iserverd.storage import importer
 
 MAX_UIN = 0xFFFFFFFF
 
@@ -74,7 +82,36 @@ def build_parser():
 
     show = sub.add_parser("show", help="show one account")
     show.add_argument("uin", type=_uin)
+
+    # Live commands: they talk to the running server's control socket.
+    live = argparse.ArgumentParser(add_help=False)
+    live.add_argument("--socket", help="the server's control socket (default DATA-DIR/control.sock)")
+    online = sub.add_parser("online", parents=[live], help="list the users online now")
+    online.add_argument("--json", action="store_true", help="print the server's answer as JSON")
+    status = sub.add_parser("status", parents=[live], help="show the running server's state")
+    status.add_argument("--json", action="store_true", help="print the server's answer as JSON")
+    kick = sub.add_parser("disconnect", parents=[live], help="move an online user offline")
+    kick.add_argument("uin", type=_uin)
+    cast = sub.add_parser("broadcast", parents=[live], help="send a system message to everyone online")
+    cast.add_argument("text")
+    cast.add_argument("--subject", default="")
+    cast.add_argument("--store-offline", action="store_true",
+                      help="also store it for every account that is not online")
+
+    imp = sub.add_parser("import-iserverd", help="copy accounts and offline messages from an IServerd database")
+    imp.add_argument("--from", dest="source", required=True, metavar="DSN", help="the IServerd database")
+    imp.add_argument("--utc-offset", type=_utc_offset, default=0,
+                     help="the old server's UTC offset, e.g. +03:00 (IServerd stored message times in local time)")
+    imp.add_argument("--charset", help="character set of the IServerd text columns (default: the database's "
+                     "encoding, or Client charset for SQL_ASCII)")
     return parser
+
+
+def _utc_offset(text):
+    try:
+        return importer.parse_utc_offset(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e))
 
 
 def read_password(given, stdin=None):
@@ -149,6 +186,87 @@ def run(args, storage, out):
         if account is None:
             raise AdminError("no account with UIN %d" % (args.uin,))
         out.write(_describe(account) + "\n")
+    elif args.command == "import-iserverd":
+        report = yield import_iserverd(args, storage)
+        out.write("\n".join(report.lines()) + "\n")
+
+
+def import_iserverd(args, storage):
+    """Run the IServerd import in a thread; fire with its report."""
+    from twisted.internet import threads
+
+    job = importer.Importer(
+        args.source, storage.dsn, args.utc_offset, settings_for(args).client_charset, args.charset,
+    )
+
+    def failed(failure):
+        text = one_line(failure.value)
+        if failure.check(importer.SourceError):
+            raise AdminError(text)
+        raise AdminError("import failed, nothing was changed: %s" % (text,))
+
+    return threads.deferToThread(job.run).addErrback(failed)
+
+
+LIVE_COMMANDS = ("online", "status", "disconnect", "broadcast")
+
+
+def live(args, settings, out, request=live_control.request):
+    """
+    Carry out a live command through the server's control socket.
+
+    @param request: C{request(path, message)} returning the answer's result
+        (the blocking client; tests pass their own).
+    @raise AdminError: the server refused or cannot be reached.
+    """
+    path = args.socket or live_control.control_path(settings)
+    message = {"command": args.command}
+    if args.command == "disconnect":
+        message["uin"] = args.uin
+    elif args.command == "broadcast":
+        message.update(text=args.text, subject=args.subject, store_offline=args.store_offline)
+    try:
+        result = request(path, message)
+    except live_control.ControlError as e:
+        raise AdminError(str(e))
+    if getattr(args, "json", False):
+        out.write(json.dumps(result, indent=2, sort_keys=True) + "\n")
+    elif args.command == "online":
+        out.write("%-10s %-5s %-7s %-10s %-21s %s\n" % ("UIN", "PROTO", "CLIENT", "STATUS", "ADDRESS", "SINCE"))
+        for u in result["users"]:
+            out.write("%-10d v%-4d %-7d 0x%04x%04x %-21s %s\n" % (
+                u["uin"], u["protocol"], u["client_version"], u["flags"], u["status"], u["address"], u["since"]))
+        out.write("%d online\n" % (result["count"],))
+    elif args.command == "status":
+        out.write(_describe_status(result) + "\n")
+    elif args.command == "disconnect":
+        out.write("disconnected UIN %d\n" % (result["uin"],))
+    elif args.command == "broadcast":
+        out.write("sent to %d online users" % (result["online"],))
+        out.write(", stored for %d accounts\n" % (result["stored"],) if args.store_offline else "\n")
+
+
+def _describe_status(s):
+    db = s.get("database") or {}
+    pool = ", ".join("%s %s" % (v, k.replace("_", " ")) for k, v in db.items()) or "-"
+    by_protocol = ", ".join("v%s: %d" % kv for kv in sorted(s["online_by_protocol"].items()))
+    lines = [
+        ("Version", s["version"]),
+        ("Started", s["started_at"]),
+        ("Uptime", "%d s" % (s["uptime"],)),
+        ("Online", "%d%s" % (s["online"], " (%s)" % by_protocol if by_protocol else "")),
+        ("Packets in", "%d (%.1f/s)" % (s["packets_in"], s["packets_in_per_second"])),
+        ("Packets out", "%d (%.1f/s)" % (s["packets_out"], s["packets_out_per_second"])),
+        ("Malformed packets", s["malformed_packets"]),
+        ("Unacknowledged packets", "%d in %d sessions" % (s["unacked_packets"], s["unacked_sessions"])),
+        ("Busy replies", s["busy_replies"]),
+        ("Logins", "%d (%d refused)" % (s["logins"], s["login_failures"])),
+        ("Messages", "%d relayed, %d stored" % (s["messages_relayed"], s["messages_stored"])),
+        ("Resends", s["resends"]),
+        ("Keep-alive expiries", s["expired"]),
+        ("Database pool", pool),
+    ]
+    return "\n".join("%-24s %s" % (k + ":", v) for k, v in lines)
 
 
 def settings_for(args):
@@ -190,6 +308,13 @@ def main(argv=None, out=None, err=None):
     except configuration.ConfigError as e:
         err.write("iserverd-admin: %s\n" % (e,))
         sys.exit(2)
+    if args.command in LIVE_COMMANDS:
+        try:
+            live(args, settings_for(args), out)
+        except AdminError as e:
+            err.write("iserverd-admin: %s\n" % (e,))
+            sys.exit(1)
+        return
     if args.command in ("useradd", "passwd"):
         # Ask before the database starts, so a prompt is not interleaved with start-up.
         try:

@@ -97,6 +97,10 @@ class Network:
         """
         Number, send and queue packets the client must acknowledge.
 
+        The packets of one call take consecutive SEQ1s, with nothing sent to
+        the session in between: a v3 speaker relies on it to give the
+        fragments of a long packet their SEQ1s (v3.md section 16.1).
+
         @param on_ack: called when the last of C{packets} is acknowledged.
         @param message: the message these packets carry, stored offline if
             they are never acknowledged.
@@ -131,10 +135,20 @@ class Network:
     # --- login and logoff ---------------------------------------------------
 
     @defer.inlineCallbacks
-    def login(self, speaker, uin, password, addr, session_id, status, flags, info, seq2=0):
+    def login(self, speaker, uin, password, addr, session_id, status, flags, info, seq2=0,
+              on_accept=None, repeats=True, offline_on_request=False):
         """
         Check a login and, when it succeeds, bring the user online.
 
+        @param on_accept: called with the new L{Session} just before its HELLO
+            is sent (v3 acknowledges a LOGON only once it is accepted, so that
+            a refused one can be answered BUSY and retried).
+        @param repeats: whether a LOGIN from the online session's own address
+            and session id is a retransmission.  v3 has no session id to tell
+            a new login from a resent one; its handler spots resends itself
+            and passes C{False}.
+        @param offline_on_request: deliver offline messages only when the
+            client asks (v3's SYSMSG_REQ), never by the timer.
         @return: Deferred firing with C{(outcome, detail)}: for L{LOGIN_OK} the
             new L{Session} (its HELLO already sent), for L{LOGIN_LOCKED} and
             the other refusals with a text, the text to show.
@@ -142,7 +156,8 @@ class Network:
         if not getattr(self.config, "v%d_enabled" % speaker.version, True):
             return LOGIN_DISABLED, TEXT_DISABLED % (speaker.version,)
         existing = self.sessions.get(uin)
-        if existing is not None and existing.matches(addr, session_id) and existing.version == speaker.version:
+        if (repeats and existing is not None and existing.matches(addr, session_id)
+                and existing.version == speaker.version):
             # A retransmitted LOGIN of a login that already succeeded.
             return LOGIN_REPEAT, existing
         try:
@@ -183,8 +198,11 @@ class Network:
         )
         self.sessions.add(session)
         self._arm_expiry(session, now)
-        self._offline_due.append((now + OFFLINE_DELIVERY_DELAY, session))
+        if not offline_on_request:
+            self._offline_due.append((now + OFFLINE_DELIVERY_DELAY, session))
         self.counters["logins"] += 1
+        if on_accept is not None:
+            on_accept(session)
         self.send_reliable(session, speaker.hello(session, seq2))
         self._announce(session)
         self._record(self.storage.add_online(OnlineRow(
@@ -491,3 +509,63 @@ class Network:
         for session in self.sessions:
             self.end_session(session, "server shutting down")
         return self.settle()
+
+    # --- administration -----------------------------------------------------
+
+    @defer.inlineCallbacks
+    def broadcast(self, body, subject="", store_offline=False, page=1000):
+        """
+        The administrator's broadcast (v5.md section 14): a system message
+        from UIN 1 to every online user and, with C{store_offline}, stored
+        for every account that is not online.
+
+        The text has IServerd's layout, C{"ICQ Admin" FE FE FE <admin email>
+        FE "3" FE <subject> FE <body>}, and the v3 broadcast type 0x0014;
+        each recipient's speaker turns that into what its version shows
+        (0x0009 for v5).  An online copy that is never acknowledged is stored
+        like any other message.
+
+        @param body: the text (Unicode), encoded in the clients' charset.
+        @param page: accounts read per query when storing.
+        @return: Deferred firing with C{(online, stored)}: the number of
+            online users it was sent to and of accounts it was stored for.
+        """
+        msg_type = 0x0014
+        charset = self.config.client_charset
+        fields = ("ICQ Admin", "", "", self.config.admin_email, "3", subject, body)
+        text = b"\xfe".join(f.encode(charset, "replace") for f in fields)
+        sent_at = utc(self.now())
+        reached = set()
+        for session in self.sessions:
+            if session.active:
+                reached.add(session.uin)
+                self.send_reliable(
+                    session, session.speaker.message(session, SYSTEM_UIN, msg_type, text),
+                    message=(SYSTEM_UIN, msg_type, text, sent_at),
+                )
+        self.counters["relayed"] += len(reached)
+        stored = 0
+        after = 0
+        while store_offline:
+            accounts = yield self.storage.list_accounts(page, after)
+            if not accounts:
+                break
+            after = accounts[-1].uin
+            targets = [a.uin for a in accounts if a.uin not in reached and a.uin != SYSTEM_UIN]
+            yield defer.gatherResults(
+                [self.storage.store_message(uin, SYSTEM_UIN, sent_at, msg_type, text) for uin in targets],
+                consumeErrors=True,
+            )
+            stored += len(targets)
+            self.counters["stored"] += len(targets)
+            for uin in targets:
+                # Logged in while the rows were being written: deliver them now.
+                target = self.sessions.get(uin)
+                if target is not None and target.active and target.offline_delivery == "done":
+                    target.offline_delivery = "due"
+                    self._offline_due.append((self.now(), target))
+            if len(accounts) < page:
+                break
+        self.log.info("broadcast sent to {online} online users, stored for {stored} accounts",
+                      online=len(reached), stored=stored)
+        return len(reached), stored

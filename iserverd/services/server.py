@@ -14,8 +14,11 @@ from twisted.logger import Logger
 from iserverd.codec import v5
 from iserverd.core.network import Network
 from iserverd.handlers.v5 import V5Handler
+from iserverd.services import logs
+from iserverd.services.control import ControlService
 from iserverd.services.database import Database
 from iserverd.services.events import EventProcessor
+from iserverd.services.metrics import MetricsService
 from iserverd.services.webpager import WebpagerService
 from iserverd.transport import ICQProtocol
 from iserverd.web.resources import WebService
@@ -71,9 +74,16 @@ class ServerService(service.MultiService):
         self.protocol = ICQProtocol()
         self.port = None
         self.ready = None
+        self._logs = None
 
     def startService(self):
         service.MultiService.startService(self)
+        try:
+            self._logs = logs.install(self.config)
+        except logs.LogSetupError as e:
+            self.ready = defer.fail(e)
+            self.ready.addErrback(self._failed)
+            return
         for key in self.config.ignored:
             self.log.warn("config: ignoring key {key}", key=key)
         self.ready = self._start()
@@ -103,6 +113,9 @@ class ServerService(service.MultiService):
         WebpagerService(self.network, self.config, self.reactor, clock=self.clock).setServiceParent(self)
         if self.config.http_port:
             WebService(self.network, self.storage, self.config, self.reactor, clock=self.clock).setServiceParent(self)
+        ControlService(self).setServiceParent(self)
+        if self.config.metrics_port:
+            MetricsService(self).setServiceParent(self)
 
     def _failed(self, failure):
         self.log.critical("cannot start iserverd: {reason}", reason=one_line(failure.value))
@@ -132,3 +145,6 @@ class ServerService(service.MultiService):
             except Exception as e:
                 self.log.warn("could not clear the online table at shutdown: {reason}", reason=one_line(e))
         yield self.database.close()
+        if self._logs is not None:
+            self._logs.uninstall()
+            self._logs = None
