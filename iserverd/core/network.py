@@ -81,6 +81,7 @@ class Network:
         self._expiry = []
         self._offline_due = deque()
         self._writes = set()
+        self._mirror_locks = {}
         # The login throttle (L{iserverd.core.throttle.LoginThrottle}), or None.
         self.throttle = None
         self.counters = {
@@ -205,10 +206,10 @@ class Network:
             on_accept(session)
         self.send_reliable(session, speaker.hello(session, seq2))
         self._announce(session)
-        self._record(self.storage.add_online(OnlineRow(
+        self._mirror(uin, self.storage.add_online, OnlineRow(
             uin, addr[0], addr[1], speaker.version, session_id, info.tcp_port, status, flags,
             info.tcp_version,
-        )))
+        ))
         self._record(self.storage.record_login(uin, addr[0], utc(now)))
         self.log.info("uin {uin} online (v{version}) from {host}:{port}",
                       uin=uin, version=speaker.version, host=addr[0], port=addr[1])
@@ -255,7 +256,7 @@ class Network:
         if self.sessions.get(session.uin) is None:
             for watcher in self.sessions.watchers(session.uin):
                 self.send_reliable(watcher, watcher.speaker.user_offline(watcher, session.uin))
-            self._record(self.storage.remove_online(session.uin))
+            self._mirror(session.uin, self.storage.remove_online, session.uin)
         self.log.info("uin {uin} offline: {reason}", uin=session.uin, reason=reason)
 
     def logoff(self, session):
@@ -291,6 +292,23 @@ class Network:
         d.addBoth(done)
         return d
 
+    def _mirror(self, uin, write, *args):
+        """
+        Write to the database's mirror of one user's online state.  The pool
+        runs queries on several connections, so one user's writes (login row,
+        lists, status, logoff) are queued behind each other to keep their order.
+        """
+        lock = self._mirror_locks.get(uin)
+        if lock is None:
+            lock = self._mirror_locks[uin] = defer.DeferredLock()
+
+        def release(result):
+            if not lock.locked and not lock.waiting and self._mirror_locks.get(uin) is lock:
+                del self._mirror_locks[uin]
+            return result
+
+        return self._record(lock.run(write, *args).addBoth(release))
+
     def _write_failed(self, failure):
         if failure.check(DatabaseUnavailable):
             self.log.warn("database write skipped, database unavailable: {reason}",
@@ -320,7 +338,7 @@ class Network:
             packets = presence.change(watcher, session, before, after, status_changed=True)
             if packets:
                 self.send_reliable(watcher, packets)
-        self._record(self.storage.set_status(session.uin, session.status, session.flags))
+        self._mirror(session.uin, self.storage.set_status, session.uin, session.status, session.flags)
 
     def contact_list(self, session, uins, final=True):
         """
@@ -331,7 +349,7 @@ class Network:
         self.sessions.add_contacts(session, uins)
         self._tell_online(session, uins)
         self.send_reliable(session, session.speaker.list_done(session))
-        self._record(self.storage.add_to_list(session.uin, LIST_CONTACT, uins))
+        self._mirror(session.uin, self.storage.add_to_list, session.uin, LIST_CONTACT, uins)
         if final:
             return self.deliver_offline(session)
         return defer.succeed(None)
@@ -341,7 +359,7 @@ class Network:
             return
         self.sessions.add_contacts(session, [uin])
         self._tell_online(session, [uin])
-        self._record(self.storage.add_to_list(session.uin, LIST_CONTACT, [uin]))
+        self._mirror(session.uin, self.storage.add_to_list, session.uin, LIST_CONTACT, [uin])
 
     def _tell_online(self, session, uins):
         for uin in uins:
@@ -366,9 +384,9 @@ class Network:
             if packets:
                 self.send_reliable(watcher, packets)
         if add:
-            self._record(self.storage.add_to_list(session.uin, list_type, list(add)))
+            self._mirror(session.uin, self.storage.add_to_list, session.uin, list_type, list(add))
         if remove:
-            self._record(self.storage.remove_from_list(session.uin, list_type, list(remove)))
+            self._mirror(session.uin, self.storage.remove_from_list, session.uin, list_type, list(remove))
 
     # --- messages -----------------------------------------------------------
 

@@ -11,8 +11,9 @@ from twisted.application import service
 from twisted.internet import defer
 from twisted.logger import Logger
 
-from iserverd.codec import v5
+from iserverd.codec import v3, v5
 from iserverd.core.network import Network
+from iserverd.handlers.v3 import V3Handler
 from iserverd.handlers.v5 import V5Handler
 from iserverd.services import logs
 from iserverd.services.control import ControlService
@@ -109,6 +110,7 @@ class ServerService(service.MultiService):
         """Create the shared network, the protocol handlers and the event processor."""
         self.network = Network(self.storage, self.clock, self.config, self.protocol.send)
         self.protocol.handlers[v5.VERSION] = V5Handler(self.network, self.protocol.send, self.config)
+        self.protocol.handlers[v3.VERSION] = V3Handler(self.network, self.protocol.send, self.config, clock=self.clock)
         EventProcessor(self.network, self.clock).setServiceParent(self)
         WebpagerService(self.network, self.config, self.reactor, clock=self.clock).setServiceParent(self)
         if self.config.http_port:

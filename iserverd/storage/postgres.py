@@ -89,6 +89,12 @@ class _Connection(txpostgres.Connection):
         except psycopg2.Error as e:
             return e
 
+    def doWrite(self):
+        try:
+            return txpostgres.Connection.doWrite(self)
+        except psycopg2.Error as e:
+            return e
+
 
 class _Pool(txpostgres.ConnectionPool):
     def __init__(self, reactor, dsn, size):
@@ -119,6 +125,22 @@ def _unavailable(failure):
         reconnection.ConnectionDead, txpostgres.RollbackFailed,
     )
     raise DatabaseUnavailable(_first_line(failure.value))
+
+
+@defer.inlineCallbacks
+def allocate_uin(cursor):
+    """
+    The next free UIN (at least L{FIRST_FREE_UIN}) inside the caller's
+    transaction, which then inserts it.  The table lock serialises
+    allocations, so two concurrent registrations never pick the same UIN.
+    """
+    yield cursor.execute("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE")
+    yield cursor.execute(
+        "SELECT greatest(coalesce(max(uin) + 1, %s), %s) FROM users",
+        (FIRST_FREE_UIN, FIRST_FREE_UIN),
+    )
+    (number,) = cursor.fetchone()
+    return number
 
 
 @implementer(IStorage)
@@ -181,13 +203,7 @@ class PostgresStorage:
         def create(cursor):
             number = uin
             if number is None:
-                # Serialise allocation so two concurrent registrations never pick the same UIN.
-                yield cursor.execute("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE")
-                yield cursor.execute(
-                    "SELECT greatest(coalesce(max(uin) + 1, %s), %s) FROM users",
-                    (FIRST_FREE_UIN, FIRST_FREE_UIN),
-                )
-                (number,) = cursor.fetchone()
+                number = yield allocate_uin(cursor)
             yield cursor.execute(
                 "INSERT INTO users (uin, password_hash, nick, first_name, last_name, email, email2)"
                 " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (uin) DO NOTHING RETURNING uin",

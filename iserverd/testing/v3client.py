@@ -1,0 +1,235 @@
+"""
+A small ICQ v3 client for loopback tests: it speaks the protocol the way
+Miranda's ICQCorp plugin does (SEQ1 = SEQ2 from one counter, PING with SEQ2 0,
+LOGOFF with both 0, an ACK for every reliable server packet and for every
+fragment, joined fragments processed and ACKed once more) and lets a test
+wait for the packets it expects.
+"""
+
+from twisted.internet import defer
+from twisted.internet.protocol import DatagramProtocol
+
+from iserverd.codec import v3
+
+# Server packets a client does not acknowledge (v3.md 4.3).
+UNRELIABLE = {
+    v3.SRV_ACK, v3.SRV_NOT_CONNECTED, v3.SRV_BUSY, v3.SRV_WRONG_PASSWD, v3.SRV_LOGIN_ERR,
+    v3.SRV_DEPS_LIST, v3.SRV_REGISTRATION_OK,
+}
+LOGIN_ANSWERS = {v3.SRV_HELLO, v3.SRV_WRONG_PASSWD, v3.SRV_LOGIN_ERR, v3.SRV_BUSY}
+WAIT = 5.0
+
+
+class V3Client(DatagramProtocol):
+    """
+    @ivar received: every server packet accepted, in order (joined fragments
+        appear as the packet they carried).
+    @ivar fragments: the FRAGMENT packets received, in order.
+    @ivar auto_ack: acknowledge reliable packets (turn off to play a dead client).
+    @ivar drop: L{None}, or a predicate on decoded packets; a packet it
+        accepts is ignored as if lost on the way.
+    """
+
+    def __init__(self, reactor, server, uin, password):
+        self.reactor = reactor
+        self.server = server
+        self.uin = uin
+        self.password = password
+        self.seq = 0
+        self.auto_ack = True
+        self.drop = None
+        self.received = []
+        self.fragments = []
+        self.acks = {}
+        self._pieces = {}
+        self._waiters = []
+        self._consumed = set()
+
+    # --- sending ----------------------------------------------------------------
+
+    def raw(self, command, data=b"", seq1=None, seq2=None, uin=None, reserved=0):
+        """Send one packet with explicit header fields; return it."""
+        packet = v3.Packet(
+            command,
+            self.seq if seq1 is None else seq1,
+            self.seq if seq2 is None else seq2,
+            self.uin if uin is None else uin,
+            data,
+            reserved,
+        )
+        self.transport.write(v3.encode(packet), self.server)
+        return packet
+
+    def _expect_ack(self, seq1, timeout=WAIT):
+        d = defer.Deferred()
+        self.acks.setdefault(seq1, []).append(d)
+        return d.addTimeout(timeout, self.reactor)
+
+    def send(self, command, data=b"", seq2=None):
+        """
+        Send a command with the next sequence number (SEQ2 = SEQ1 unless given).
+
+        @return: Deferred firing with the server's ACK packet.
+        """
+        self.seq = (self.seq + 1) & 0xFFFF
+        d = self._expect_ack(self.seq)
+        self.raw(command, data, seq2=seq2)
+        return d
+
+    def send_fragmented(self, command, data, pieces=2, swap=False):
+        """
+        Send one packet as C{pieces} FRAGMENTs sharing the inner packet's SEQ2
+        (the bytes written (index, count), or (count, index) with C{swap}).
+
+        @return: Deferred firing when every fragment and the joined packet are ACKed.
+        """
+        self.seq = (self.seq + 1) & 0xFFFF
+        first = self.seq
+        inner = v3.encode(v3.Packet(command, first, first, self.uin, data))
+        size = -(-len(inner) // pieces)
+        chunks = [inner[i : i + size] for i in range(0, len(inner), size)]
+        acks = []
+        for index, chunk in enumerate(chunks):
+            seq1 = (first + index) & 0xFFFF
+            head = bytes((len(chunks), index)) if swap else bytes((index, len(chunks)))
+            acks.append(self._expect_ack(seq1))
+            self.raw(v3.CMD_FRAGMENT, head + chunk, seq1=seq1, seq2=first)
+        self.seq = (first + len(chunks) - 1) & 0xFFFF
+        # The joined packet is ACKed too, with its own (the first) SEQ1.
+        acks.append(self._expect_ack(first))
+        return defer.gatherResults(acks).addCallback(lambda _: None)
+
+    def login(self, status=0, flags=0, password=None, timeout=WAIT):
+        """Send LOGON (SEQ1 = SEQ2 = 1); fire with the first answer (HELLO, WRONG_PASSWD, LOGIN_ERR or BUSY)."""
+        self.seq = 1
+        request = v3.Logon(
+            tcp_port=1234, password=self.password if password is None else password,
+            internal_ip="127.0.0.1", status=status, status_flags=flags,
+        )
+        self.raw(v3.CMD_LOGON, request.build())
+        return self.wait_for(lambda p: p.command in LOGIN_ANSWERS, timeout)
+
+    def contact_list(self, uins):
+        return self.send(v3.CMD_CONTACT_LIST, v3.UinList(tuple(uins)).build())
+
+    def user_add(self, uin):
+        return self.send(v3.CMD_USER_ADD, v3.UinBody(uin).build())
+
+    def message(self, to, text, msg_type=1):
+        return self.send(v3.CMD_THRU_SERVER, v3.Message(to, msg_type, text).build())
+
+    def status(self, status, flags=None):
+        """SET_STATUS: one WORD (Miranda) or, with C{flags}, WORD status + WORD flags."""
+        return self.send(v3.CMD_SET_STATUS, v3.SetStatus(status, flags).build())
+
+    def ping(self):
+        return self.send(v3.CMD_PING, seq2=0)
+
+    def offline_request(self):
+        return self.send(v3.CMD_SYSMSG_REQ)
+
+    def offline_done(self, time):
+        return self.send(v3.CMD_SYSMSG_DONE_ACK, v3.SysmsgDoneAck(time).build())
+
+    def logoff(self):
+        self.raw(v3.CMD_LOGOFF, v3.Logoff().build(), seq1=0, seq2=0)
+
+    # --- receiving --------------------------------------------------------------
+
+    def datagramReceived(self, datagram, addr):
+        packet = v3.decode(datagram)
+        if self.drop is not None and self.drop(packet):
+            return
+        if packet.command == v3.SRV_FRAGMENT:
+            self.fragments.append(packet)
+            self._ack(packet)
+            joined = self._join(packet)
+            if joined is None:
+                return
+            packet = v3.decode(joined)
+        if packet.command not in UNRELIABLE:
+            self._ack(packet)
+        self.received.append(packet)
+        if packet.command == v3.SRV_ACK:
+            # One waiter per ACK, oldest first: a joined fragment's packet is
+            # ACKed with the first fragment's SEQ1 again.
+            waiters = self.acks.get(packet.seq1, [])
+            while waiters:
+                d = waiters.pop(0)
+                if not d.called:
+                    d.callback(packet)
+                    break
+            if not waiters:
+                self.acks.pop(packet.seq1, None)
+        self._wake(packet)
+
+    def _join(self, packet):
+        """Miranda's reassembly: pieces by (SEQ2, index); join once 0 .. count-1 are in."""
+        fragment = v3.Fragment.parse(packet.data)
+        pieces = self._pieces.setdefault(packet.seq2, {})
+        pieces[fragment.index] = fragment.piece
+        if len(pieces) < fragment.count:
+            return None
+        del self._pieces[packet.seq2]
+        return b"".join(pieces[i] for i in range(fragment.count))
+
+    def _ack(self, packet):
+        if self.auto_ack:
+            self.raw(v3.CMD_ACK, seq1=packet.seq1, seq2=0)
+
+    def _wake(self, packet):
+        for predicate, d in list(self._waiters):
+            if predicate(packet) and id(packet) not in self._consumed:
+                self._consumed.add(id(packet))
+                self._waiters.remove((predicate, d))
+                d.callback(packet)
+                return
+
+    def wait_for(self, predicate, timeout=WAIT):
+        """
+        Fire with the first received packet (not yet claimed by another wait)
+        that matches C{predicate}, now or later.
+        """
+        for packet in self.received:
+            if id(packet) not in self._consumed and predicate(packet):
+                self._consumed.add(id(packet))
+                return defer.succeed(packet)
+
+        def forget(d):
+            # A wait that timed out must not swallow a later packet.
+            self._waiters[:] = [(p, w) for p, w in self._waiters if w is not d]
+
+        d = defer.Deferred(forget)
+        self._waiters.append((predicate, d))
+        return d.addTimeout(timeout, self.reactor)
+
+    def wait_command(self, command, timeout=WAIT, **fields):
+        """Wait for a packet with this command whose parsed data has these fields."""
+
+        def match(packet):
+            if packet.command != command:
+                return False
+            if not fields:
+                return True
+            parsed = v3.parse_server_body(packet)
+            return all(getattr(parsed, k) == v for k, v in fields.items())
+
+        return self.wait_for(match, timeout)
+
+    def of(self, command):
+        """The received packets with this command."""
+        return [p for p in self.received if p.command == command]
+
+    def parsed(self, command):
+        """The parsed data of the received packets with this command."""
+        return [v3.parse_server_body(p) for p in self.of(command)]
+
+
+@defer.inlineCallbacks
+def connect(testcase, reactor, server_port, uin, password):
+    """A V3Client bound to loopback, closed when the test ends."""
+    client = V3Client(reactor, ("127.0.0.1", server_port), uin, password)
+    port = reactor.listenUDP(0, client, interface="127.0.0.1")
+    testcase.addCleanup(port.stopListening)
+    yield None
+    return client
