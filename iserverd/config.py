@@ -197,6 +197,10 @@ SETTINGS = (
             "Let v5 clients register new UINs."),
     Setting("v5_auto_registration", ("V5 auto registration",), False, _bool,
             "Register v5 clients automatically, without the administrator."),
+    Setting("post_register_text", ("Post register text",),
+            "Welcome! Your new UIN is %U%. Please keep your password safe.", _str,
+            "First offline message of an automatically registered user; %U% = the UIN, "
+            "%P% = the password, \\n = a line break; empty = none."),
     # v3
     Setting("v3_enabled", ("V3 proto enabled",), True, _bool,
             "Serve ICQ v3 Groupware clients (ICQ Corp, Miranda ICQCorp)."),
@@ -217,19 +221,19 @@ SETTINGS = (
     Setting("v3_packet_mtu", ("V3 packet mtu",), 500, _int(100, 8000),
             "Longer packets to v3 clients are sent in fragments."),
     # Overload
-    Setting("overload_rate", ("Overload packet rate",), 20000, _int(1),
-            "Packets per second the server takes from all sources together; beyond it, "
-            "packets without a session are answered BUSY."),
-    Setting("overload_burst", ("Overload packet burst",), 40000, _int(1),
-            "Packets accepted at once above the packet rate (the global bucket's size)."),
-    Setting("overload_source_rate", ("Overload source rate",), 200, _int(1),
-            "Packets per second one source address may send before its packets without a "
-            "session are answered BUSY."),
-    Setting("overload_source_burst", ("Overload source burst",), 1000, _int(1),
-            "Packets one source address may send at once above its rate."),
+    Setting("overload_rate", ("Overload packet rate",), 1000, _int(1),
+            "Packets per second taken from senders without a session (logins, registrations, "
+            "strays), all addresses together; beyond it they are answered BUSY. "
+            "Logged-in users' packets are never limited."),
+    Setting("overload_burst", ("Overload packet burst",), 5000, _int(1),
+            "Packets without a session taken at once above that rate."),
+    Setting("overload_source_rate", ("Overload source rate",), 20, _int(1),
+            "Packets per second without a session taken from one source address."),
+    Setting("overload_source_burst", ("Overload source burst",), 100, _int(1),
+            "Packets without a session taken at once from one source address above its rate."),
     Setting("overload_source_table", ("Overload source table",), 65536, _int(16),
             "Source addresses tracked at most; the least recently seen is forgotten first."),
-    Setting("overload_busy_rate", ("Overload busy replies",), 2000, _int(0),
+    Setting("overload_busy_rate", ("Overload busy replies",), 5000, _int(0),
             "BUSY replies sent per second at most; packets beyond it are dropped silently."),
     Setting("login_free_failures", ("Login free failures",), 3, _int(0),
             "Failed logins per source address or UIN before further attempts are slowed."),

@@ -21,6 +21,7 @@ from iserverd.codec import v5
 from iserverd.core import network as net
 from iserverd.core.interfaces import ISpeaker, Outgoing
 from iserverd.core.session import ClientInfo
+from iserverd.handlers.v5_meta import V5Meta
 from iserverd.storage.interfaces import LIST_INVISIBLE, LIST_VISIBLE, DatabaseUnavailable
 
 # v3 broadcasts reach v5 users as system messages (v5.md section 14).
@@ -168,6 +169,10 @@ class V5Handler:
             v5.CMD_ACK_MESSAGES: self.ack_messages,
             v5.CMD_SYSMSG_REQ: self.offline_request,
         }
+        # User info, search, registration and account changes (handlers/v5_meta.py).
+        self.meta = V5Meta(self)
+        self.table.update(self.meta.table)
+        self.table.update(dict.fromkeys(self.meta.session_commands, self.directory_command))
 
     def decode(self, datagram):
         return v5.decode_client(datagram)
@@ -299,9 +304,10 @@ class V5Handler:
     def contact_list(self, session, packet, addr):
         """CONTACT_LIST: one packet of up to 100 UINs; a short packet ends the list."""
         request = v5.UinList.parse(packet.data)
-        self.ack(packet, addr)
-        return self.network.contact_list(
-            session, request.uins, final=len(request.uins) < LIST_PACKET_SIZE
+        final = len(request.uins) < LIST_PACKET_SIZE
+        return self.meta.contacts(
+            session, packet, addr, request.uins,
+            lambda uins: self.network.contact_list(session, uins, final=final),
         )
 
     @_needs_session
@@ -319,8 +325,7 @@ class V5Handler:
     @_needs_session
     def add_to_list(self, session, packet, addr):
         request = v5.AddToList.parse(packet.data)
-        self.ack(packet, addr)
-        self.network.add_contact(session, request.uin)
+        return self.meta.add_contact(session, packet, addr, request.uin)
 
     @_needs_session
     def update_list(self, session, packet, addr):
@@ -330,11 +335,11 @@ class V5Handler:
         contact list (micq).
         """
         request = v5.UpdateList.parse(packet.data)
-        self.ack(packet, addr)
         add = request.action == v5.LIST_ACTION_ADD
+        if request.list_type == v5.LIST_CONTACT and add:
+            return self.meta.add_contact(session, packet, addr, request.uin)
+        self.ack(packet, addr)
         if request.list_type == v5.LIST_CONTACT:
-            if add:
-                self.network.add_contact(session, request.uin)
             return
         kind = {v5.LIST_INVISIBLE: LIST_INVISIBLE, v5.LIST_VISIBLE: LIST_VISIBLE}.get(request.list_type)
         if kind is None:
@@ -372,7 +377,10 @@ class V5Handler:
                 session, self.speaker.message(session, net.SYSTEM_UIN, 0x0001, notice.encode("ascii"))
             )
             return None
-        d = self.network.send_message(session.uin, request.recipient, request.msg_type, request.text, session)
+        # An "authorization granted" is recorded before the message is routed.
+        d = self.meta.message_sent(session, request.recipient, request.msg_type)
+        d.addCallback(lambda _: self.network.send_message(
+            session.uin, request.recipient, request.msg_type, request.text, session))
 
         def accepted(_):
             self.ack(packet, addr)
@@ -383,6 +391,11 @@ class V5Handler:
             self.log.warn("message from {uin} not acknowledged, database unavailable", uin=session.uin)
 
         return d.addCallbacks(accepted, failed)
+
+    @_needs_session
+    def directory_command(self, session, packet, addr):
+        """META_USER and the old info and search commands (handlers/v5_meta.py)."""
+        return self.meta.handle(session, packet, addr)
 
     @_needs_session
     def ack_messages(self, session, packet, addr):

@@ -90,6 +90,43 @@ class V5Client(DatagramProtocol):
     def keep_alive(self):
         return self.send(v5.CMD_KEEP_ALIVE, b"\x01\x02\x03\x04")
 
+    def meta(self, subcommand, data=b""):
+        """
+        Send a META_USER request (the request's SEQ2 is C{self.seq2} after the call).
+
+        @return: Deferred firing with the server's ACK packet.
+        """
+        return self.send(v5.CMD_META_USER, v5.MetaRequest(subcommand, data).build())
+
+    @defer.inlineCallbacks
+    def replies(self, seq2, count=1, command=v5.SRV_META_USER, timeout=WAIT):
+        """
+        Fire with the next C{count} packets of C{command} that carry C{seq2},
+        in order; META replies come parsed as L{v5.MetaReply}.
+        """
+        found = []
+        for _ in range(count):
+            packet = yield self.wait_for(lambda p: p.command == command and p.seq2 == seq2, timeout)
+            found.append(v5.MetaReply.parse(packet.data) if command == v5.SRV_META_USER else packet)
+        return found
+
+    @defer.inlineCallbacks
+    def ask(self, subcommand, data=b"", count=1):
+        """Send a META request and fire with its first C{count} replies (L{v5.MetaReply})."""
+        yield self.meta(subcommand, data)
+        found = yield self.replies(self.seq2, count)
+        return found
+
+    def register(self, password, email=b"", x2=0x2461):
+        """
+        Send REG_NEW_USER as licq does (UIN 0, SEQ2 1); fire with the
+        server's ACK of it (NEW_UIN, when sent, follows).
+        """
+        self.seq1 = random.Random(self.session_id).randrange(0x7FFF)
+        request = v5.RegisterRequest(password, 0xA0, x2, email)
+        packet = self.raw(v5.CMD_REG_NEW_USER, request.build(), seq2=1, uin=0)
+        return self.wait_for(lambda p: p.command == v5.SRV_ACK and p.seq1 == packet.seq1)
+
     def logoff(self):
         self.seq1 = (self.seq1 + 1) & 0xFFFF
         self.raw(v5.CMD_LOGOFF, v5.Logoff().build())
