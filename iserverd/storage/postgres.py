@@ -95,6 +95,26 @@ class _Connection(txpostgres.Connection):
         except psycopg2.Error as e:
             return e
 
+    def _runInteraction(self, interaction, *args, **kwargs):
+        # txpostgres's own version logs a failed ROLLBACK as an error with a
+        # traceback; on a connection PostgreSQL just dropped that is expected,
+        # so it is only reported (as RollbackFailed, which starts reconnecting).
+        cursor = self.cursor()
+        d = cursor.execute("begin")
+        d.addCallback(interaction, *args, **kwargs)
+
+        def commit(result):
+            return cursor.execute("commit").addCallback(lambda _: result)
+
+        def rollback(failure):
+            undo = defer.maybeDeferred(cursor.execute, "rollback")
+            undo.addErrback(lambda _: defer.fail(txpostgres.RollbackFailed(self, failure)))
+            return undo.addCallback(lambda _: failure)
+
+        d.addCallback(commit)
+        d.addErrback(rollback)
+        return d
+
 
 class _Pool(txpostgres.ConnectionPool):
     def __init__(self, reactor, dsn, size):
