@@ -218,6 +218,9 @@ SETTINGS = (
             "Let v3 clients register new UINs."),
     Setting("v3_auto_registration", ("V3 auto registration",), False, _bool,
             "Register v3 clients automatically."),
+    Setting("v3_registration_notes", ("V3 registration notes",), "There are no notes... :(", _str,
+            "The administrator's notes v3 clients show on their registration form; \\n = a line break "
+            "(IServerd's V3 admin notes named a file, so it is not read)."),
     Setting("v3_packet_mtu", ("V3 packet mtu",), 500, _int(100, 8000),
             "Longer packets to v3 clients are sent in fragments."),
     # Overload

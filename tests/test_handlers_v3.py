@@ -281,7 +281,7 @@ class HandlerTests(unittest.TestCase):
         """A malformed command is not remembered as handled, so its corrected resend is acted on."""
         yield self.login()
         self.assertRaises(MalformedPacket, self.receive, v3.CMD_USER_ADD, b"\x01", seq1=8, seq2=8)
-        self.receive(v3.CMD_USER_ADD, v3.UinBody(B).build(), seq1=8, seq2=8)
+        yield self.receive(v3.CMD_USER_ADD, v3.UinBody(B).build(), seq1=8, seq2=8)
         self.assertEqual(self.network.sessions.get(A).contacts, {B})
 
 

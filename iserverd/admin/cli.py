@@ -19,11 +19,13 @@ import sys
 from twisted.internet import defer, task
 
 from iserverd import config as configuration
+from iserverd.handlers.v3 import new_password
 from iserverd.services.database import Database
 from iserverd.services.server import one_line
 from iserverd.storage.interfaces import DuplicateUIN, NoSuchUser
 from iserverd.services import control as live_control
 from iserverd.storage import importer
+from iserverd.storage.directory import PostgresDirectory
 
 MAX_UIN = 0xFFFFFFFF
 
@@ -39,6 +41,16 @@ def _uin(text):
         raise argparse.ArgumentTypeError("a UIN is a whole number, got %r" % (text,))
     if not 1 <= value <= MAX_UIN:
         raise argparse.ArgumentTypeError("a UIN must be between 1 and %d, got %d" % (MAX_UIN, value))
+    return value
+
+
+def _request_id(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("a request id is a whole number, got %r" % (text,))
+    if value < 1:
+        raise argparse.ArgumentTypeError("a request id is positive, got %d" % (value,))
     return value
 
 
@@ -82,6 +94,13 @@ def build_parser():
 
     show = sub.add_parser("show", help="show one account")
     show.add_argument("uin", type=_uin)
+
+    sub.add_parser("requests", help="list the registrations waiting for approval")
+    ok = sub.add_parser("approve", help="create the account a registration request asks for")
+    ok.add_argument("id", type=_request_id)
+    ok.add_argument("--password", help="password of a v3 request, which has none (default: a random one)")
+    no = sub.add_parser("reject", help="delete a registration request")
+    no.add_argument("id", type=_request_id)
 
     # Live commands: they talk to the running server's control socket.
     live = argparse.ArgumentParser(add_help=False)
@@ -186,9 +205,51 @@ def run(args, storage, out):
         if account is None:
             raise AdminError("no account with UIN %d" % (args.uin,))
         out.write(_describe(account) + "\n")
+    elif args.command in ("requests", "approve", "reject"):
+        yield registration_requests(args, PostgresDirectory(storage), out)
     elif args.command == "import-iserverd":
         report = yield import_iserverd(args, storage)
         out.write("\n".join(report.lines()) + "\n")
+
+
+@defer.inlineCallbacks
+def registration_requests(args, directory, out):
+    """
+    The registrations waiting for the administrator (C{V3/V5 registration
+    enabled} with automatic registration off): list, approve, reject.  A v5
+    request brings the password its user chose; a v3 form has none, so the
+    approval sets one (C{--password}, else a random one) and prints it for
+    the administrator to send to the user.
+    """
+    if args.command == "requests":
+        pending = yield directory.registration_requests()
+        out.write("%-6s %-20s %-15s %-30s %-16s %s\n" % ("ID", "REQUESTED", "ADDRESS", "E-MAIL", "NICK", "NAME"))
+        for r in pending:
+            name = (r.info.get("first_name", "") + " " + r.info.get("last_name", "")).strip()
+            out.write("%-6d %-20s %-15s %-30s %-16s %s\n" % (
+                r.id, r.requested_at.isoformat(timespec="seconds")[:19], r.ip or "-", r.email or "-",
+                r.info.get("nick", "") or "-", name or "-"))
+        out.write("%d pending\n" % (len(pending),))
+        return
+    if args.command == "reject":
+        if not (yield directory.reject_registration(args.id)):
+            raise AdminError("no registration request %d" % (args.id,))
+        out.write("rejected request %d\n" % (args.id,))
+        return
+    known = {r.id: r for r in (yield directory.registration_requests())}
+    request = known.get(args.id)
+    if request is None:
+        raise AdminError("no registration request %d" % (args.id,))
+    password = None
+    if not request.has_password:
+        password = read_password(args.password) if args.password is not None else new_password()
+    uin = yield directory.approve_registration(args.id, password)
+    if uin is None:
+        raise AdminError("no registration request %d" % (args.id,))
+    if password is None:
+        out.write("approved request %d: UIN %d (with the password its user chose)\n" % (args.id, uin))
+    else:
+        out.write("approved request %d: UIN %d, password %s\n" % (args.id, uin, password.decode("latin-1")))
 
 
 def import_iserverd(args, storage):

@@ -305,8 +305,8 @@ class V5Handler:
         """CONTACT_LIST: one packet of up to 100 UINs; a short packet ends the list."""
         request = v5.UinList.parse(packet.data)
         final = len(request.uins) < LIST_PACKET_SIZE
-        return self.meta.contacts(
-            session, packet, addr, request.uins,
+        return self.meta.authorization.contacts(
+            self, session, packet, addr, request.uins,
             lambda uins: self.network.contact_list(session, uins, final=final),
         )
 
@@ -325,7 +325,7 @@ class V5Handler:
     @_needs_session
     def add_to_list(self, session, packet, addr):
         request = v5.AddToList.parse(packet.data)
-        return self.meta.add_contact(session, packet, addr, request.uin)
+        return self.meta.authorization.add_contact(self, session, packet, addr, request.uin)
 
     @_needs_session
     def update_list(self, session, packet, addr):
@@ -337,7 +337,7 @@ class V5Handler:
         request = v5.UpdateList.parse(packet.data)
         add = request.action == v5.LIST_ACTION_ADD
         if request.list_type == v5.LIST_CONTACT and add:
-            return self.meta.add_contact(session, packet, addr, request.uin)
+            return self.meta.authorization.add_contact(self, session, packet, addr, request.uin)
         self.ack(packet, addr)
         if request.list_type == v5.LIST_CONTACT:
             return
@@ -378,7 +378,7 @@ class V5Handler:
             )
             return None
         # An "authorization granted" is recorded before the message is routed.
-        d = self.meta.message_sent(session, request.recipient, request.msg_type)
+        d = self.meta.authorization.message_sent(session, request.recipient, request.msg_type)
         d.addCallback(lambda _: self.network.send_message(
             session.uin, request.recipient, request.msg_type, request.text, session))
 

@@ -1,9 +1,8 @@
 # -*- test-case-name: tests.test_v5_meta -*-
 """
-ICQ v5 user information, search, registration, account changes and
-authorization: the handler behind META_USER (C{0x064A}), the older info and
-search commands, REG_NEW_USER (C{0x03FC}) and the authorization check on
-contact lists.
+ICQ v5 user information, search, registration and account changes: the
+handler behind META_USER (C{0x064A}), the older info and search commands and
+REG_NEW_USER (C{0x03FC}).
 
 L{iserverd.handlers.v5.V5Handler} owns the socket side: it checks the session
 and hands these packets to L{V5Meta}.  Each request is answered in one
@@ -14,20 +13,9 @@ messages).  Requests the server refuses (a field over its limit, someone
 else's UIN) get the failure reply and the session goes on (IServerd
 disconnected the user, v5.md section 20 #15).
 
-Authorization.  ICQ leaves "authorization required" to the clients: the
-adding client is expected to ask (message type 6) and wait for the answer
-(type 8 granted, type 7 refused), and the server only relays those messages.
-Nothing stops a client that skips the question, and IServerd revealed the
-user's presence to anyone who listed it.  Here the server enforces the flag:
-a contact that requires authorization and has not granted it to the owner of
-the list is left out of that owner's contact list (v5.md section 12.3), so
-the owner gets no USER_ONLINE, USER_STATUS or USER_OFFLINE about it; the
-upload itself is acknowledged and answered with CONTACT_LIST_DONE as usual,
-since v5 has no "refused" answer for a list entry.  An "authorization
-granted" message (type 8, through C{0x010E} or C{0x0456}) from the contact
-records the grant for good and, if the requester is online, adds the contact
-to its list at once, with a USER_ONLINE if the contact is visible.  A grant is
-never withdrawn (v5 has no message for it); it goes with either account.
+Authorization ("authorization required" on contact lists, grants by type 8
+messages) is shared with v3 and lives in L{iserverd.core.authorization}; the
+v5 handler reaches it through L{V5Meta.authorization}.
 """
 
 from dataclasses import fields, replace
@@ -38,6 +26,7 @@ from twisted.logger import Logger
 from iserverd.codec import v5
 from iserverd.codec import v5_meta as meta
 from iserverd.codec.errors import MalformedPacket
+from iserverd.core.authorization import Authorization
 from iserverd.core.interfaces import Outgoing
 from iserverd.core.network import SYSTEM_UIN, utc
 from iserverd.core.reliable import MAX_PENDING
@@ -46,7 +35,6 @@ from iserverd.storage.directory import Keywords, PostgresDirectory, SearchQuery
 from iserverd.storage.interfaces import Account, DatabaseUnavailable, NoSuchUser
 
 MSG_NORMAL = 0x0001
-MSG_AUTH_GRANTED = 0x0008
 
 # In a reply list: end the session after sending the replies (unregister).
 END_SESSION = object()
@@ -89,6 +77,7 @@ class V5Meta:
         self.network = handler.network
         self.config = handler.config
         self.directory = directory or PostgresDirectory(self.network.storage)
+        self.authorization = Authorization(self.network, self.directory)
         self.charset = self.config.client_charset
         self.table = {v5.CMD_REG_NEW_USER: self.register}
         # The pre-META commands: their parameter parser and method.
@@ -410,67 +399,6 @@ class V5Meta:
         """0x06B8: statistics the client reports; logged, not answered."""
         self.log.debug("uin {uin} sent usage statistics ({size} bytes)", uin=session.uin, size=len(rest))
         return []
-
-    # --- authorization ---------------------------------------------------------
-
-    def contacts(self, session, packet, addr, uins, proceed):
-        """
-        Acknowledge a contact-list change and apply it without the contacts
-        that require authorization and have not granted it to this user.
-
-        @param proceed: called with the UINs that may be added.
-        @return: Deferred firing when done; while the database is away the
-            packet is not acknowledged, so the client sends it again.
-        """
-        d = self.directory.withheld_contacts(session.uin, [u for u in uins if u != session.uin])
-
-        def apply(withheld):
-            self.handler.ack(packet, addr)
-            if not session.active:
-                return None
-            if withheld:
-                self.log.info("uin {uin}: contacts {withheld} await authorization",
-                              uin=session.uin, withheld=sorted(withheld))
-            return proceed([u for u in uins if u not in withheld])
-
-        def unavailable(failure):
-            failure.trap(DatabaseUnavailable)
-            session.forget_repeat(packet.seq1, packet.command)
-            self.log.warn("uin {uin}: contact list not acknowledged, database unavailable", uin=session.uin)
-
-        return d.addCallbacks(apply, unavailable)
-
-    def add_contact(self, session, packet, addr, uin):
-        """ADD_TO_LIST, or UPDATE_LIST adding to the contact list: checked like a list."""
-
-        def add(uins):
-            for allowed in uins:
-                self.network.add_contact(session, allowed)
-
-        return self.contacts(session, packet, addr, [uin], add)
-
-    def message_sent(self, session, recipient, msg_type):
-        """
-        Note a message a user sends: "authorization granted" (type 8) lets
-        the recipient add the sender from now on.
-
-        @return: Deferred firing when the grant is recorded; it fails with
-            L{DatabaseUnavailable} when it cannot be, and then the message
-            is not acknowledged either, so the client sends both again.
-        """
-        if msg_type & 0xFF != MSG_AUTH_GRANTED or recipient == session.uin:
-            return defer.succeed(None)
-        d = self.directory.grant_authorization(session.uin, recipient)
-
-        def granted(exists):
-            if not exists:
-                return
-            self.log.info("uin {uin} authorized uin {other}", uin=session.uin, other=recipient)
-            requester = self.network.sessions.get(recipient)
-            if requester is not None and requester.active and session.uin not in requester.contacts:
-                self.network.add_contact(requester, session.uin)
-
-        return d.addCallback(granted)
 
     # --- registration (v5.md section 17) ----------------------------------------
 

@@ -97,6 +97,8 @@ class UserInfo:
     interests: tuple = ()
     past: tuple = ()
     affiliations: tuple = ()
+    work_pager: str = ""
+    work_department_code: str = ""
 
 
 _INFO_COLUMNS = tuple(f.name for f in fields(UserInfo))
@@ -291,6 +293,112 @@ def search_sql(query, limit):
     return text, params + [limit]
 
 
+#: v3 search fields (v3.md section 14): the users column, and whether it is
+#: compared as a number (equality only) rather than as text.
+FIELD_COLUMNS = {
+    "uin": ("uin", True),
+    "nick": ("nick", False),
+    "first": ("first_name", False),
+    "last": ("last_name", False),
+    "email": ("email2", False),
+    "age": ("age", True),
+    "work_city": ("work_city", False),
+    "work_state": ("work_state", False),
+    "work_country": ("work_country", True),
+    "company": ("work_company", False),
+    "title": ("work_title", False),
+    "department": ("work_department_code", False),
+    "home_city": ("home_city", False),
+    "home_state": ("home_state", False),
+    "home_country": ("home_country", True),
+}
+
+# Comparison modes of a one-field search: the condition on lower(column)
+# and how the value becomes the parameter (wildcards in it match literally).
+_FIELD_MODES = {
+    "contains": ("LIKE", _contains),
+    "does not contain": ("NOT LIKE", _contains),
+    "is": ("=", lambda text: text),
+    "is not": ("<>", lambda text: text),
+    "begins with": ("LIKE", prefix),
+    "ends with": ("LIKE", lambda text: "%" + _escape_like(text)),
+}
+
+
+def field_search_sql(field, mode, value, limit):
+    """
+    The SQL of a v3 search: one field, one comparison, one value.  Text
+    fields are compared case-insensitively with the mode's true meaning
+    (IServerd inverted "begins with" and "ends with" and let LIKE wildcards
+    through); numeric fields (C{value} an int) only by equality.
+
+    @param field: a key of L{FIELD_COLUMNS}.
+    @param mode: a key of C{_FIELD_MODES} ("contains", "is", ...).
+    @return: C{(text, params)}, or L{None} for an unknown field or mode, an
+        empty text or a number that does not fit.
+    """
+    known = FIELD_COLUMNS.get(field)
+    if known is None:
+        return None
+    column, numeric = known
+    head = "SELECT uin, nick, first_name, last_name, email2, auth_required FROM users WHERE "
+    if numeric:
+        if not isinstance(value, int) or not 0 <= value <= 0xFFFFFFFF:
+            return None
+        # Column names come from FIELD_COLUMNS, never from a client.
+        return head + column + " = %s LIMIT %s", [value, limit]
+    operator = _FIELD_MODES.get(mode)
+    if operator is None or not value:
+        return None
+    comparison, parameter = operator
+    return (head + "lower(%s) %s lower(%%s) LIMIT %%s" % (column, comparison),
+            [parameter(value), limit])
+
+
+@dataclass(frozen=True)
+class RegistrationRequest:
+    """
+    A registration waiting for the administrator.
+
+    @ivar has_password: whether the requester chose a password (v5); a v3
+        form has none, and the approval must set one.
+    @ivar info: the form's account details, users column -> value.
+    """
+
+    id: int
+    email: str
+    ip: Optional[str]
+    requested_at: object
+    has_password: bool
+    info: dict
+
+
+def _info_params(values):
+    """Column names and parameters for writing info columns (names checked against UPDATABLE)."""
+    unknown = set(values) - UPDATABLE
+    if unknown:
+        raise ValueError("not info columns: %s" % (", ".join(sorted(unknown)),))
+    names = sorted(values)
+    params = []
+    for name in names:
+        value = values[name]
+        if name in _PAIR_COLUMNS:
+            value = Json([[int(c), str(k)] for c, k in value])
+        elif name == "languages":
+            value = [int(v) for v in value]
+        params.append(value)
+    return names, params
+
+
+@defer.inlineCallbacks
+def _write_info(cursor, uin, values):
+    if not values:
+        return
+    names, params = _info_params(values)
+    assignments = ", ".join("%s = %%s" % (name,) for name in names)
+    yield cursor.execute("UPDATE users SET " + assignments + " WHERE uin = %s", params + [uin])
+
+
 class IDirectory(Interface):
     """
     Account details, search and account life cycle.  Every method returns a
@@ -315,18 +423,20 @@ class IDirectory(Interface):
             matched (which of many matches come back is not defined).
         """
 
-    def register(password, email=""):
+    def register(password, email="", info=None):
         """
         Create an account with the next free UIN (automatic registration):
-        e-mail 1 and 2 set to C{email}, "must change password" set.
+        e-mail 1 and 2 set to C{email}, "must change password" set, and the
+        info columns of C{info} (a v3 registration form) written with it.
 
         @return: Deferred firing with the new UIN.
         """
 
-    def queue_registration(password, email, ip):
+    def queue_registration(password, email, ip, info=None):
         """
         Keep a registration for the administrator (registration without
-        automatic approval); only the password's hash is stored.
+        automatic approval); only the password's hash is stored.  A v3 form
+        has no password (C{None}) and brings its account details in C{info}.
 
         @return: Deferred firing with the request's id.
         """
@@ -334,9 +444,11 @@ class IDirectory(Interface):
     def pending_registrations():
         """@return: Deferred firing with C{(id, email, ip, requested_at)} tuples, oldest first."""
 
-    def approve_registration(request_id):
+    def approve_registration(request_id, password=None):
         """
         Turn a queued registration into an account, as L{register} would.
+        A request without a password (v3) gets C{password}, which must then
+        be given.
 
         @return: Deferred firing with the new UIN, or L{None} for an unknown id.
         """
@@ -347,6 +459,23 @@ class IDirectory(Interface):
         C{password} is its password, compared exactly.
 
         @return: Deferred firing with whether it was deleted.
+        """
+
+    def search_field(field, mode, value, limit):
+        """
+        A v3 search on one field (see L{field_search_sql}).
+
+        @return: Deferred firing with C{(results, more)} as L{search}.
+        """
+
+    def registration_requests():
+        """@return: Deferred firing with the L{RegistrationRequest}s, oldest first."""
+
+    def reject_registration(request_id):
+        """
+        Forget a queued registration.
+
+        @return: Deferred firing with whether it existed.
         """
 
     def withheld_contacts(owner, uins):
@@ -383,20 +512,9 @@ class PostgresDirectory:
         return d.addCallback(lambda rows: _user_info(rows[0]) if rows else None)
 
     def update_info(self, uin, values):
-        unknown = set(values) - UPDATABLE
-        if unknown:
-            raise ValueError("not info columns: %s" % (", ".join(sorted(unknown)),))
         if not values:
             return self._query("SELECT uin FROM users WHERE uin = %s", (uin,)).addCallback(bool)
-        names = sorted(values)
-        params = []
-        for name in names:
-            value = values[name]
-            if name in _PAIR_COLUMNS:
-                value = Json([[int(c), str(k)] for c, k in value])
-            elif name == "languages":
-                value = [int(v) for v in value]
-            params.append(value)
+        names, params = _info_params(values)
         # Column names come from UPDATABLE, never from a client.
         assignments = ", ".join("%s = %%s" % (name,) for name in names)
         d = self._query("UPDATE users SET " + assignments + " WHERE uin = %s RETURNING uin",
@@ -415,26 +533,55 @@ class PostgresDirectory:
 
         return d.addCallback(cut)
 
+    def search_field(self, field, mode, value, limit):
+        built = field_search_sql(field, mode, value, limit + 1)
+        if built is None:
+            return defer.succeed(([], False))
+        d = self._query(*built)
+
+        def cut(rows):
+            results = [SearchResult(*row) for row in rows[:limit]]
+            return results, len(rows) > limit
+
+        return d.addCallback(cut)
+
     @staticmethod
     @defer.inlineCallbacks
-    def _create(cursor, password_hash, email):
+    def _create(cursor, password_hash, email, info=None):
         uin = yield allocate_uin(cursor)
         yield cursor.execute(
             "INSERT INTO users (uin, password_hash, email, email2, must_change_password)"
             " VALUES (%s, %s, %s, %s, true)",
             (uin, password_hash, email, email),
         )
+        yield _write_info(cursor, uin, info or {})
         return uin
 
-    def register(self, password, email=""):
-        return self._interaction(self._create, hash_password(password), email)
+    def register(self, password, email="", info=None):
+        if info:
+            _info_params(info)  # unknown columns fail here, not in the transaction
+        return self._interaction(self._create, hash_password(password), email, info)
 
-    def queue_registration(self, password, email, ip):
+    def queue_registration(self, password, email, ip, info=None):
+        info = dict(info or {})
+        _info_params(info)
         d = self._query(
-            "INSERT INTO register_requests (password_hash, email, ip) VALUES (%s, %s, %s) RETURNING id",
-            (hash_password(password), email, ip),
+            "INSERT INTO register_requests (password_hash, email, ip, info) VALUES (%s, %s, %s, %s)"
+            " RETURNING id",
+            (None if password is None else hash_password(password), email, ip, Json(info)),
         )
         return d.addCallback(lambda rows: rows[0][0])
+
+    def registration_requests(self):
+        d = self._query(
+            "SELECT id, email, host(ip), requested_at, password_hash IS NOT NULL, info"
+            " FROM register_requests ORDER BY id"
+        )
+        return d.addCallback(lambda rows: [RegistrationRequest(*row) for row in rows])
+
+    def reject_registration(self, request_id):
+        d = self._query("DELETE FROM register_requests WHERE id = %s RETURNING id", (request_id,))
+        return d.addCallback(bool)
 
     def pending_registrations(self):
         d = self._query(
@@ -442,17 +589,24 @@ class PostgresDirectory:
         )
         return d.addCallback(lambda rows: [tuple(r) for r in rows])
 
-    def approve_registration(self, request_id):
+    def approve_registration(self, request_id, password=None):
+        given = None if password is None else hash_password(password)
+
         @defer.inlineCallbacks
         def approve(cursor):
             yield cursor.execute(
-                "DELETE FROM register_requests WHERE id = %s RETURNING password_hash, email",
+                "DELETE FROM register_requests WHERE id = %s RETURNING password_hash, email, info",
                 (request_id,),
             )
             row = cursor.fetchone()
             if row is None:
                 return None
-            uin = yield self._create(cursor, *row)
+            password_hash, email, info = row
+            if password_hash is None:
+                if given is None:
+                    raise ValueError("registration request %d needs a password" % (request_id,))
+                password_hash = given
+            uin = yield self._create(cursor, password_hash, email, dict(info) or None)
             return uin
 
         return self._interaction(approve)

@@ -17,6 +17,13 @@ UNRELIABLE = {
     v3.SRV_DEPS_LIST, v3.SRV_REGISTRATION_OK,
 }
 LOGIN_ANSWERS = {v3.SRV_HELLO, v3.SRV_WRONG_PASSWD, v3.SRV_LOGIN_ERR, v3.SRV_BUSY}
+# Server packets that answer a request and carry its SEQ2 (v3.md 3.2).
+REPLIES = {
+    v3.SRV_SEARCH_FOUND, v3.SRV_SEARCH_DONE, v3.SRV_INFO_SINGLE, v3.SRV_INFO_BASIC, v3.SRV_INFO_HOME,
+    v3.SRV_INFO_HOME_PAGE, v3.SRV_INFO_WORK, v3.SRV_INFO_WORK_PAGE, v3.SRV_INVALID_UIN, v3.SRV_NOTES,
+    v3.SRV_SET_PASSWORD_OK, v3.SRV_SET_BASIC_INFO_OK, v3.SRV_SET_AUTH_OK, v3.SRV_SET_WORK_PAGE_OK,
+    v3.SRV_SET_WORK_INFO_OK, v3.SRV_SET_HOME_INFO_OK, v3.SRV_SET_HOME_PAGE_OK, v3.SRV_SET_NOTES_OK,
+}
 WAIT = 5.0
 
 
@@ -133,6 +140,40 @@ class V3Client(DatagramProtocol):
 
     def logoff(self):
         self.raw(v3.CMD_LOGOFF, v3.Logoff().build(), seq1=0, seq2=0)
+
+    @defer.inlineCallbacks
+    def ask(self, command, data=b"", count=1, seq2=None, timeout=WAIT):
+        """
+        Send a request and fire with the C{count} replies (info, search,
+        notes, C{*_OK}, INVALID_UIN) that carry its SEQ2, in order.
+        """
+        ack = yield self.send(command, data, seq2=seq2)
+        replies = []
+        for _ in range(count):
+            reply = yield self.wait_for(lambda p: p.command in REPLIES and p.seq2 == ack.seq2, timeout)
+            replies.append(reply)
+        return replies
+
+    def search(self, field, mode, value, count=1, seq2=0):
+        """SEARCH_START (SEQ2 0, as Miranda sends it); fire with C{count} replies, SEARCH_DONE last."""
+        if isinstance(value, int):
+            request = v3.SearchStart(field, mode, number=value)
+        else:
+            request = v3.SearchStart(field, mode, text=value)
+        return self.ask(v3.CMD_SEARCH_START, request.build(), count, seq2=seq2)
+
+    def registration_info(self):
+        """REG_REQUEST_INFO (header UIN 0); fire with the joined REGISTER_INFO packet."""
+        self.seq = (self.seq + 1) & 0xFFFF
+        self.raw(v3.CMD_REG_REQUEST_INFO, uin=0)
+        return self.wait_command(v3.SRV_REGISTER_INFO)
+
+    def register(self, form, seq=None):
+        """REG_NEW_USER_INFO (header UIN 0); fire with REGISTRATION_OK."""
+        if seq is None:
+            self.seq = (self.seq + 1) & 0xFFFF
+        self.raw(v3.CMD_REG_NEW_USER_INFO, form.build(), seq1=seq, seq2=seq, uin=0)
+        return self.wait_command(v3.SRV_REGISTRATION_OK)
 
     # --- receiving --------------------------------------------------------------
 
