@@ -19,7 +19,8 @@ list at once, with a USER_ONLINE if the contact is visible.  A grant is
 never withdrawn (neither version has a message for it); it goes with either
 account.
 
-Both handlers call this one object, so a v3 user and a v5 user authorize
+Both handlers use this class (it keeps no state of its own: the grants are
+in the database), so a v3 user and a v5 user authorize
 each other the same way.  It needs of a handler only its C{ack(packet,
 addr)}, and of a packet its SEQ1 and command (to forget a repeat when the
 database is away).
@@ -28,7 +29,7 @@ database is away).
 from twisted.internet import defer
 from twisted.logger import Logger
 
-from iserverd.storage.interfaces import DatabaseUnavailable
+from iserverd.core.session import unacknowledged
 
 MSG_AUTH_REQUEST = 0x0006
 MSG_AUTH_GRANTED = 0x0008
@@ -68,10 +69,7 @@ class Authorization:
                               uin=session.uin, withheld=sorted(withheld))
             return proceed([u for u in uins if u not in withheld])
 
-        def unavailable(failure):
-            failure.trap(DatabaseUnavailable)
-            session.forget_repeat(packet.seq1, packet.command)
-            self.log.warn("uin {uin}: contact list not acknowledged, database unavailable", uin=session.uin)
+        unavailable = unacknowledged(session, packet)
 
         return d.addCallbacks(apply, unavailable)
 
@@ -106,3 +104,16 @@ class Authorization:
                 self.network.add_contact(requester, session.uin)
 
         return d.addCallback(granted)
+
+    def send_message(self, session, recipient, msg_type, text):
+        """
+        Route a message from an online user: its grant (if it is one) is
+        recorded first, then the network delivers or stores it.
+
+        @return: the Deferred of L{iserverd.core.network.Network.send_message};
+            the caller acknowledges the packet when it fires.
+        """
+        d = self.message_sent(session, recipient, msg_type)
+        return d.addCallback(
+            lambda _: self.network.send_message(session.uin, recipient, msg_type, text, session)
+        )

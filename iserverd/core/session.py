@@ -11,6 +11,12 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Optional
 
+from twisted.logger import Logger
+
+from iserverd.storage.interfaces import DatabaseUnavailable
+
+_log = Logger()
+
 # Status words (low word of the status DWORD).
 STATUS_ONLINE = 0x0000
 STATUS_INVISIBLE_BIT = 0x0100
@@ -181,3 +187,23 @@ class SessionTable:
             if session is not None and session.active and uin in session.contacts:
                 result.append(session)
         return result
+
+
+def unacknowledged(session, packet):
+    """
+    The errback for a client packet whose work needs the database.
+
+    While the database is away the packet is left unacknowledged, so the
+    client sends it again; its resend must then count as new, not as a
+    repeat of a packet already handled.
+    """
+
+    def errback(failure):
+        failure.trap(DatabaseUnavailable)
+        session.forget_repeat(packet.seq1, packet.command)
+        _log.warn(
+            "uin {uin}: command 0x{command:04x} (v{version}) not acknowledged, database unavailable",
+            uin=session.uin, command=packet.command, version=session.version,
+        )
+
+    return errback

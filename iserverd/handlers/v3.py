@@ -93,7 +93,7 @@ from iserverd.codec.errors import MalformedPacket
 from iserverd.core import network as net
 from iserverd.core.authorization import Authorization
 from iserverd.core.interfaces import ISpeaker, Outgoing
-from iserverd.core.session import ClientInfo
+from iserverd.core.session import ClientInfo, unacknowledged
 from iserverd.handlers.v5_meta import REGISTRATION_INTERVAL, REGISTRATION_MEMORY, SEARCH_PACKETS_MAX
 from iserverd.storage.departments import MAX_DEPARTMENTS, PostgresDepartments
 from iserverd.storage.directory import PostgresDirectory
@@ -359,11 +359,7 @@ def _directory_command(method):
             if packets:
                 self.network.send_reliable(session, packets)
 
-        def unavailable(failure):
-            failure.trap(DatabaseUnavailable)
-            session.forget_repeat(packet.seq1, packet.command)
-            self.log.warn("uin {uin}: v3 0x{command:04x} not acknowledged, database unavailable",
-                          uin=session.uin, command=packet.command)
+        unavailable = unacknowledged(session, packet)
 
         return d.addCallback(answer).addErrback(unavailable)
 
@@ -716,19 +712,8 @@ class V3Handler:
                 session, self.speaker.message(session, net.SYSTEM_UIN, MSG_PLAIN, notice.encode("ascii"))
             )
             return None
-        d = self.authorization.message_sent(session, request.uin, request.msg_type)
-        d.addCallback(lambda _: self.network.send_message(
-            session.uin, request.uin, request.msg_type, request.text, session))
-
-        def accepted(_):
-            self.ack(packet, addr)
-
-        def failed(failure):
-            failure.trap(DatabaseUnavailable)
-            session.forget_repeat(packet.seq1, packet.command)
-            self.log.warn("message from {uin} not acknowledged, database unavailable", uin=session.uin)
-
-        return d.addCallbacks(accepted, failed)
+        d = self.authorization.send_message(session, request.uin, request.msg_type, request.text)
+        return d.addCallbacks(lambda _: self.ack(packet, addr), unacknowledged(session, packet))
 
     @_session_command
     def offline_request(self, session, packet, addr, request):
@@ -756,10 +741,7 @@ class V3Handler:
             packets = self.speaker.deps_list1(session, packet.seq2, self._encode_departments(departments))
             self.network.send_reliable(session, packets)
 
-        def failed(failure):
-            failure.trap(DatabaseUnavailable)
-            session.forget_repeat(packet.seq1, packet.command)
-            self.log.warn("department list for {uin} postponed, database unavailable", uin=session.uin)
+        failed = unacknowledged(session, packet)
 
         return d.addCallbacks(send_list, failed)
 

@@ -20,9 +20,9 @@ from zope.interface import implementer
 from iserverd.codec import v5
 from iserverd.core import network as net
 from iserverd.core.interfaces import ISpeaker, Outgoing
-from iserverd.core.session import ClientInfo
+from iserverd.core.session import ClientInfo, unacknowledged
 from iserverd.handlers.v5_meta import V5Meta
-from iserverd.storage.interfaces import LIST_INVISIBLE, LIST_VISIBLE, DatabaseUnavailable
+from iserverd.storage.interfaces import LIST_INVISIBLE, LIST_VISIBLE
 
 # v3 broadcasts reach v5 users as system messages (v5.md section 14).
 MSG_V3_BROADCAST = 0x0014
@@ -377,20 +377,8 @@ class V5Handler:
                 session, self.speaker.message(session, net.SYSTEM_UIN, 0x0001, notice.encode("ascii"))
             )
             return None
-        # An "authorization granted" is recorded before the message is routed.
-        d = self.meta.authorization.message_sent(session, request.recipient, request.msg_type)
-        d.addCallback(lambda _: self.network.send_message(
-            session.uin, request.recipient, request.msg_type, request.text, session))
-
-        def accepted(_):
-            self.ack(packet, addr)
-
-        def failed(failure):
-            failure.trap(DatabaseUnavailable)
-            session.forget_repeat(packet.seq1, packet.command)
-            self.log.warn("message from {uin} not acknowledged, database unavailable", uin=session.uin)
-
-        return d.addCallbacks(accepted, failed)
+        d = self.meta.authorization.send_message(session, request.recipient, request.msg_type, request.text)
+        return d.addCallbacks(lambda _: self.ack(packet, addr), unacknowledged(session, packet))
 
     @_needs_session
     def directory_command(self, session, packet, addr):

@@ -30,7 +30,7 @@ from iserverd.core.authorization import Authorization
 from iserverd.core.interfaces import Outgoing
 from iserverd.core.network import SYSTEM_UIN, utc
 from iserverd.core.reliable import MAX_PENDING
-from iserverd.core.session import visible_to
+from iserverd.core.session import unacknowledged, visible_to
 from iserverd.storage.directory import Keywords, PostgresDirectory, SearchQuery
 from iserverd.storage.interfaces import Account, DatabaseUnavailable, NoSuchUser
 
@@ -171,11 +171,7 @@ class V5Meta:
                 if command is END_SESSION:
                     self.network.end_session(session, reason)
 
-        def unavailable(failure):
-            failure.trap(DatabaseUnavailable)
-            session.forget_repeat(packet.seq1, packet.command)
-            self.log.warn("uin {uin}: command 0x{command:04x} not acknowledged, database unavailable",
-                          uin=session.uin, command=packet.command)
+        unavailable = unacknowledged(session, packet)
 
         return d.addCallback(answer).addErrback(unavailable)
 
