@@ -291,15 +291,17 @@ class PostgresStorage:
         def add(cursor):
             yield cursor.execute("DELETE FROM contacts WHERE owner_uin = %s", (row.uin,))
             yield cursor.execute(
+                # Nothing is written for an account deleted meanwhile (unregister, userdel).
                 "INSERT INTO online_users (uin, ip, port, tcp_port, protocol, session_id,"
-                " status, status_flags, client_version) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                " status, status_flags, client_version)"
+                " SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s WHERE EXISTS (SELECT 1 FROM users WHERE uin = %s)"
                 " ON CONFLICT (uin) DO UPDATE SET ip = EXCLUDED.ip, port = EXCLUDED.port,"
                 " tcp_port = EXCLUDED.tcp_port, protocol = EXCLUDED.protocol,"
                 " session_id = EXCLUDED.session_id, status = EXCLUDED.status,"
                 " status_flags = EXCLUDED.status_flags, client_version = EXCLUDED.client_version,"
                 " login_at = now()",
                 (row.uin, row.ip, row.port, row.tcp_port, row.protocol, row.session_id,
-                 row.status, row.status_flags, row.client_version),
+                 row.status, row.status_flags, row.client_version, row.uin),
             )
 
         return self._interaction(add)
@@ -329,8 +331,9 @@ class PostgresStorage:
             return defer.succeed(None)
         return self._operation(
             "INSERT INTO contacts (owner_uin, list_type, target_uin)"
-            " SELECT %s, %s, unnest(%s::bigint[]) ON CONFLICT DO NOTHING",
-            (owner, list_type, uins),
+            " SELECT %s, %s, unnest(%s::bigint[]) WHERE EXISTS (SELECT 1 FROM users WHERE uin = %s)"
+            " ON CONFLICT DO NOTHING",
+            (owner, list_type, uins, owner),
         )
 
     def remove_from_list(self, owner, list_type, uins):
