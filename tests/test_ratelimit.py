@@ -133,6 +133,17 @@ class BucketTableTests(unittest.TestCase):
         table.expire(T + len(sources) * 0.001 + table.ttl)
         self.assertEqual(len(table), 0)
 
+    @given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 64)), max_size=400))
+    def test_same_verdicts_as_allow(self, requests):
+        """The table (with its shortcut for empty buckets) answers exactly as allow() on one state per key."""
+        table = BucketTable(rate=8, burst=3, capacity=100, ttl=10**9)
+        states = {}
+        now = T
+        for key, step in requests:
+            now += step / 64.0  # multiples of 1/64 s: exact arithmetic
+            ok, states[key] = allow(states.get(key), now, 8, 3)
+            self.assertEqual(table.allow(key, now), ok)
+
     def test_bad_parameters(self):
         """A zero rate or an empty table is a programming error, reported at once."""
         self.assertRaises(ValueError, BucketTable, 0, 1, 1)

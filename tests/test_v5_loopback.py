@@ -30,7 +30,12 @@ def start_server(testcase, **settings):
     dsn = support.fresh_database(testcase)
     defaults = dict(database=dsn, port=0, interface="127.0.0.1", db_pool_size=2,
                     webpager_socket=support.socket_path(testcase, "wwp.sock"),
-                    control_socket=support.socket_path(testcase, "control.sock"))
+                    control_socket=support.socket_path(testcase, "control.sock"),
+                    # The test clock does not move, so the busy gate's buckets never refill
+                    # and the login throttle never forgives; every test client is on
+                    # 127.0.0.1, so budgets are generous unless a test sets its own.
+                    overload_burst=10**6, overload_source_burst=10**6,
+                    login_free_failures=10**6, login_lockout_failures=10**6)
     cfg = config.load(None, dict(defaults, **settings))
     clock = task.Clock()
     server = ServerService(cfg, reactor, clock=clock)

@@ -215,15 +215,25 @@ class Network:
                       uin=uin, version=speaker.version, host=addr[0], port=addr[1])
         return LOGIN_OK, session
 
-    def verify(self, uin, password):
+    def verify(self, uin, password, host):
         """
+        Check a password without logging in (the Groupware GET_DEPS).  It goes
+        through the login throttle like a login, so it is no faster way to
+        guess passwords.
+
         @return: Deferred firing with whether the password is right, or L{None}
-            when the database is unavailable.
+            for "try again" (throttled, or the database is unavailable).
         """
+        throttle = self.throttle
+        if throttle is not None and throttle.check(self.now(), host, uin):
+            return defer.succeed(None)
         d = self.storage.get_account(uin)
 
         def check(account):
-            return account is not None and verify_password(password, account.password_hash)
+            ok = account is not None and verify_password(password, account.password_hash)
+            if throttle is not None:
+                (throttle.succeeded if ok else throttle.failed)(self.now(), host, uin)
+            return ok
 
         def unavailable(failure):
             failure.trap(DatabaseUnavailable)

@@ -96,6 +96,11 @@ class BucketTable:
         """
         entries = self._entries
         state = entries.get(key)
+        if state is not None and state.tokens + (now - state.stamp) * self.rate < 1 and now >= state.stamp:
+            # Still empty (the test L{allow} makes): refused, and the entry
+            # left as it is, which L{allow} would only restamp.  This is the
+            # path a flood takes, so it allocates nothing.
+            return False
         ok, entries[key] = allow(state, now, self.rate, self.burst)
         if state is None:
             if len(entries) > self.capacity:

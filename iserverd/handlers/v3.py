@@ -573,19 +573,13 @@ class V3Handler:
         if request.oversized():
             self.wrong_password(packet, addr)
             return None
-        throttle = self.network.throttle
-        if throttle is not None and throttle.check(self.clock.seconds(), addr[0], request.uin):
-            self.busy(packet, addr)
-            return None
-        d = self.network.verify(request.uin, request.password)
+        d = self.network.verify(request.uin, request.password, addr[0])
 
         def answer(ok):
             if ok is None:
                 self.busy(packet, addr)
                 return None
             if not ok:
-                if throttle is not None:
-                    throttle.failed(self.clock.seconds(), addr[0], request.uin)
                 self.wrong_password(packet, addr)
                 return None
             if self.network.sessions.get(request.uin) is not None:

@@ -255,7 +255,7 @@ class V5Handler:
     def get_deps(self, packet, addr):
         """GET_DEPS, the Groupware pseudo-login: an empty department list."""
         request = v5.GetDeps.parse(packet.data)
-        d = self.network.verify(request.uin or packet.uin, request.password)
+        d = self.network.verify(request.uin or packet.uin, request.password, addr[0])
 
         def answer(ok):
             uin = request.uin or packet.uin

@@ -13,9 +13,11 @@ from twisted.logger import Logger
 
 from iserverd.codec import v3, v5
 from iserverd.core.network import Network
+from iserverd.core.throttle import LoginThrottle
 from iserverd.handlers.v3 import V3Handler
 from iserverd.handlers.v5 import V5Handler
 from iserverd.services import logs
+from iserverd.services.busy import BusyGate
 from iserverd.services.control import ControlService
 from iserverd.services.database import Database
 from iserverd.services.events import EventProcessor
@@ -109,6 +111,10 @@ class ServerService(service.MultiService):
     def _build(self):
         """Create the shared network, the protocol handlers and the event processor."""
         self.network = Network(self.storage, self.clock, self.config, self.protocol.send)
+        self.network.throttle = LoginThrottle.from_config(self.config)
+        gate = BusyGate(self.config, self.clock, self.network.sessions.get, self.protocol.send)
+        gate.setServiceParent(self)
+        self.protocol.gate = gate
         self.protocol.handlers[v5.VERSION] = V5Handler(self.network, self.protocol.send, self.config)
         self.protocol.handlers[v3.VERSION] = V3Handler(self.network, self.protocol.send, self.config, clock=self.clock)
         EventProcessor(self.network, self.clock).setServiceParent(self)
