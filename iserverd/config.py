@@ -228,7 +228,7 @@ SETTINGS = (
             "Packets per second taken from senders without a session (logins, registrations, "
             "strays), all addresses together; beyond it they are answered BUSY. "
             "Logged-in users' packets are never limited."),
-    Setting("overload_burst", ("Overload packet burst",), 5000, _int(1),
+    Setting("overload_burst", ("Overload packet burst",), 10000, _int(1),
             "Packets without a session taken at once above that rate."),
     Setting("overload_source_rate", ("Overload source rate",), 20, _int(1),
             "Packets per second without a session taken from one source address."),

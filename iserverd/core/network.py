@@ -70,8 +70,15 @@ class Network:
 
     log = Logger()
 
-    def __init__(self, storage, clock, config, send):
+    def __init__(self, storage, clock, config, send, check_password=None):
+        """
+        @param check_password: C{check_password(password, stored_hash)} returning
+            a Deferred firing with a bool; the server runs the key derivation in
+            a thread so that a login storm keeps the reactor responsive and uses
+            both cores.  By default it runs in line.
+        """
         self.storage = storage
+        self.check_password = check_password or (lambda p, h: defer.succeed(verify_password(p, h)))
         self.clock = clock
         self.config = config
         self.send = send
@@ -171,7 +178,8 @@ class Network:
             trusted = account is not None and account.last_login_ip == addr[0]
             if throttle.check(self.now(), addr[0], uin, trusted):
                 return LOGIN_TRY_AGAIN, None
-        if account is None or not verify_password(password, account.password_hash):
+        ok = account is not None and (yield self.check_password(password, account.password_hash))
+        if not ok:
             if throttle is not None:
                 throttle.failed(self.now(), addr[0], uin)
             self.counters["login_failures"] += 1
@@ -230,7 +238,11 @@ class Network:
         d = self.storage.get_account(uin)
 
         def check(account):
-            ok = account is not None and verify_password(password, account.password_hash)
+            if account is None:
+                return False
+            return self.check_password(password, account.password_hash)
+
+        def record(ok):
             if throttle is not None:
                 (throttle.succeeded if ok else throttle.failed)(self.now(), host, uin)
             return ok
@@ -239,7 +251,7 @@ class Network:
             failure.trap(DatabaseUnavailable)
             return None
 
-        return d.addCallbacks(check, unavailable)
+        return d.addCallback(check).addCallbacks(record, unavailable)
 
     def _announce(self, user):
         for watcher in self.sessions.watchers(user.uin):

@@ -8,7 +8,7 @@ Connecting and upgrading are asynchronous, so they happen in L{startService}
 import socket
 
 from twisted.application import service
-from twisted.internet import defer
+from twisted.internet import defer, threads
 from twisted.logger import Logger
 
 from iserverd.codec import v3, v5
@@ -23,6 +23,7 @@ from iserverd.services.database import Database
 from iserverd.services.events import EventProcessor
 from iserverd.services.metrics import MetricsService
 from iserverd.services.webpager import WebpagerService
+from iserverd.storage.passwords import verify_password
 from iserverd.transport import ICQProtocol
 from iserverd.web.resources import WebService
 
@@ -110,7 +111,7 @@ class ServerService(service.MultiService):
 
     def _build(self):
         """Create the shared network, the protocol handlers and the event processor."""
-        self.network = Network(self.storage, self.clock, self.config, self.protocol.send)
+        self.network = Network(self.storage, self.clock, self.config, self.protocol.send, self._check_password)
         self.network.throttle = LoginThrottle.from_config(self.config)
         gate = BusyGate(self.config, self.clock, self.network.sessions.get, self.protocol.send)
         gate.setServiceParent(self)
@@ -124,6 +125,11 @@ class ServerService(service.MultiService):
         ControlService(self).setServiceParent(self)
         if self.config.metrics_port:
             MetricsService(self).setServiceParent(self)
+
+    def _check_password(self, password, stored):
+        return threads.deferToThreadPool(
+            self.reactor, self.reactor.getThreadPool(), verify_password, password, stored
+        )
 
     def _failed(self, failure):
         self.log.critical("cannot start iserverd: {reason}", reason=one_line(failure.value))
