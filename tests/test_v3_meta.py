@@ -241,6 +241,8 @@ class InfoTests(V3MetaBase):
     def test_unregistered_account(self):
         """Once the account is deleted (unregistered), updates are refused and no row comes back."""
         b = yield self.online(BOB)
+        # The query below blocks the reactor: let the server's own writes for Bob finish first.
+        yield self.server.network.settle()
         self.db("DELETE FROM users WHERE uin = %s", (BOB,))
         yield self.refused(b, v3.CMD_SET_BASIC_INFO, v3.SetBasicInfo(b"back", b"", b"", b"").build())
         yield self.refused(b, v3.CMD_SET_PASSWORD, v3.SetPassword(b"back").build())
