@@ -160,6 +160,9 @@ SETTINGS = (
     Setting("replace_session", ("Replace online session",), True, _bool,
             "A correct login for a UIN already online replaces the old session "
             "(no = answer busy until it times out, as IServerd did)."),
+    Setting("online_check_period", ("Online db check period",), 600, _int(10, 86400),
+            "Seconds between rewrites of the database's online table from the server's own "
+            "(repairs it after a database outage)."),
     Setting("log_level", ("Log level",), "info", _level,
             "debug, info, warn, error or critical."),
     # Operations
@@ -272,7 +275,7 @@ _KNOWN_UNUSED = {
     "maxtcpconnections", "bindonallinterfaces", "departlistversion", "externalsnumber",
     "infopassword", "realtimeonlinedb", "translatepath", "enableactions",
     "actionsconfigfile", "enablewatchdog", "watchdogtimeout", "startwithoutrdbms",
-    "vacuumdbtimeout", "onlinedbcheckperiod", "defragdbcheckperiod",
+    "vacuumdbtimeout", "defragdbcheckperiod",
     "validate-cachetimeout", "validatecachetimeout", "maxlogsize", "logumask",
     "debuglevel", "timestamplogs", "appendlogs", "logprocesspid", "v3msgsplitorder",
     "v3adminnotes", "v3post-registerinfo", "v3postregisterinfo",

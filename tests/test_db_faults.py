@@ -200,3 +200,25 @@ class RestartTests(unittest.TestCase):
         yield b.wait_command(v5.SRV_END_OFFLINE_MESSAGES)
         yield b.keep_alive()
         yield until(lambda: support.query(dsn, "SELECT count(*) FROM offline_messages") == [(0,)])
+
+
+class MirrorRepairTests(unittest.TestCase):
+    """
+    The online table is rewritten from the server's sessions now and then, so
+    rows lost or left over while the database was away are repaired.
+    """
+
+    @defer.inlineCallbacks
+    def test_online_table_repaired(self):
+        """A missing row comes back and a stale one goes after the online check period."""
+        server, clock, dsn = yield start_server(self, online_check_period=60)
+        c = yield connect(self, reactor, server.udp_port, ALICE, PASSWORDS[ALICE])
+        yield c.login()
+        yield c.keep_alive()
+        yield server.network.settle()
+        support.query(dsn, "DELETE FROM online_users")
+        support.query(dsn, "INSERT INTO online_users (uin, ip, port, protocol) VALUES (%s, '127.0.0.9', 1, 5)", (BOB,))
+        clock.advance(61)
+        yield server.network.settle()
+        self.assertEqual(support.query(dsn, "SELECT uin, port FROM online_users"),
+                         [(ALICE, c.transport.getHost().port)])

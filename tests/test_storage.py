@@ -122,3 +122,15 @@ class StorageTests(unittest.TestCase):
         self.assertEqual(deleted, 0)
         pending = yield self.store.pending_messages(1001)
         self.assertEqual([m.id for m in pending], [second])
+
+    @defer.inlineCallbacks
+    def test_sync_online(self):
+        """sync_online leaves exactly the given rows, skipping deleted accounts; an empty list clears it."""
+        for uin in (1001, 1002):
+            yield self.store.create_user(uin, b"pw")
+        yield self.store.add_online(OnlineRow(1001, "127.0.0.1", 5000, 5))
+        yield self.store.sync_online([OnlineRow(1002, "127.0.0.2", 6000, 3, status=1), OnlineRow(4242, "127.0.0.3", 1, 5)])
+        self.assertEqual(support.query(self.store.dsn, "SELECT uin, host(ip), port, protocol, status FROM online_users"),
+                         [(1002, "127.0.0.2", 6000, 3, 1)])
+        yield self.store.sync_online([])
+        self.assertEqual((yield self.store.count_online()), 0)

@@ -56,6 +56,14 @@ OFFLINE_DELIVERY_DELAY = 5.0
 OFFLINE_BATCH = 500
 
 
+def online_row(session):
+    """The part of a session the database's online table mirrors."""
+    return OnlineRow(
+        session.uin, session.addr[0], session.addr[1], session.version, session.session_id,
+        session.info.tcp_port, session.status, session.flags, session.info.tcp_version,
+    )
+
+
 def utc(seconds):
     return datetime.fromtimestamp(seconds, timezone.utc)
 
@@ -89,6 +97,7 @@ class Network:
         self._offline_due = deque()
         self._writes = set()
         self._mirror_locks = {}
+        self._next_mirror_check = clock.seconds() + config.online_check_period
         # The login throttle (L{iserverd.core.throttle.LoginThrottle}), or None.
         self.throttle = None
         self.counters = {
@@ -214,10 +223,7 @@ class Network:
             on_accept(session)
         self.send_reliable(session, speaker.hello(session, seq2))
         self._announce(session)
-        self._mirror(uin, self.storage.add_online, OnlineRow(
-            uin, addr[0], addr[1], speaker.version, session_id, info.tcp_port, status, flags,
-            info.tcp_version,
-        ))
+        self._mirror(uin, self.storage.add_online, online_row(session))
         self._record(self.storage.record_login(uin, addr[0], utc(now)))
         self.log.info("uin {uin} online (v{version}) from {host}:{port}",
                       uin=uin, version=speaker.version, host=addr[0], port=addr[1])
@@ -503,11 +509,18 @@ class Network:
         the others or the loop.
         """
         now = self.now()
-        for step in (self._resend, self._expire, self._offline_timers):
+        for step in (self._resend, self._expire, self._offline_timers, self._check_mirror):
             try:
                 step(now)
             except Exception:
                 self.log.failure("event processor step {step} failed", step=step.__name__)
+
+    def _check_mirror(self, now):
+        """IServerd's "online db check": rewrite the online table from the sessions."""
+        if now < self._next_mirror_check:
+            return
+        self._next_mirror_check = now + self.config.online_check_period
+        self._record(self.storage.sync_online([online_row(s) for s in self.sessions if s.active]))
 
     def _resend(self, now):
         resend, dead = self.queue.due(now, lambda s: s.speaker.timeout)

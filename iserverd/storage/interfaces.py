@@ -133,6 +133,13 @@ class IOnlineStore(Interface):
     def count_online():
         """@return: Deferred firing with the number of online rows."""
 
+    def sync_online(rows):
+        """
+        Make the online table hold exactly these L{OnlineRow}s (rows of
+        accounts deleted meanwhile are left out), repairing what writes
+        skipped while the database was away.
+        """
+
 
 class IContactStore(Interface):
     """

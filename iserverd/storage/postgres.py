@@ -323,6 +323,32 @@ class PostgresStorage:
     def count_online(self):
         return self._query("SELECT count(*) FROM online_users").addCallback(lambda r: r[0][0])
 
+    def sync_online(self, rows):
+        rows = list(rows)
+        columns = list(zip(*[
+            (r.uin, r.ip, r.port, r.protocol, r.session_id, r.tcp_port, r.status, r.status_flags,
+             r.client_version) for r in rows
+        ])) or [[]] * 9
+
+        @defer.inlineCallbacks
+        def sync(cursor):
+            yield cursor.execute("DELETE FROM online_users WHERE uin <> ALL(%s::bigint[])", (list(columns[0]),))
+            yield cursor.execute(
+                "INSERT INTO online_users (uin, ip, port, protocol, session_id, tcp_port, status,"
+                " status_flags, client_version)"
+                " SELECT o.* FROM unnest(%s::bigint[], %s::inet[], %s::integer[], %s::smallint[],"
+                " %s::bigint[], %s::integer[], %s::integer[], %s::integer[], %s::integer[])"
+                " AS o(uin, ip, port, protocol, session_id, tcp_port, status, status_flags, client_version)"
+                " WHERE EXISTS (SELECT 1 FROM users WHERE users.uin = o.uin)"
+                " ON CONFLICT (uin) DO UPDATE SET ip = EXCLUDED.ip, port = EXCLUDED.port,"
+                " protocol = EXCLUDED.protocol, session_id = EXCLUDED.session_id,"
+                " tcp_port = EXCLUDED.tcp_port, status = EXCLUDED.status,"
+                " status_flags = EXCLUDED.status_flags, client_version = EXCLUDED.client_version",
+                [list(c) for c in columns],
+            )
+
+        return self._interaction(sync)
+
     # IContactStore
 
     def add_to_list(self, owner, list_type, uins):
