@@ -10,6 +10,7 @@ from twisted.internet import defer
 from twisted.internet.protocol import DatagramProtocol
 
 from iserverd.codec import v3
+from iserverd.testing.inbox import WAIT, Inbox
 
 # Server packets a client does not acknowledge (v3.md 4.3).
 UNRELIABLE = {
@@ -24,10 +25,9 @@ REPLIES = {
     v3.SRV_SET_PASSWORD_OK, v3.SRV_SET_BASIC_INFO_OK, v3.SRV_SET_AUTH_OK, v3.SRV_SET_WORK_PAGE_OK,
     v3.SRV_SET_WORK_INFO_OK, v3.SRV_SET_HOME_INFO_OK, v3.SRV_SET_HOME_PAGE_OK, v3.SRV_SET_NOTES_OK,
 }
-WAIT = 5.0
 
 
-class V3Client(DatagramProtocol):
+class V3Client(Inbox, DatagramProtocol):
     """
     @ivar received: every server packet accepted, in order (joined fragments
         appear as the packet they carried).
@@ -38,19 +38,16 @@ class V3Client(DatagramProtocol):
     """
 
     def __init__(self, reactor, server, uin, password):
-        self.reactor = reactor
+        self.init_inbox(reactor)
         self.server = server
         self.uin = uin
         self.password = password
         self.seq = 0
         self.auto_ack = True
         self.drop = None
-        self.received = []
         self.fragments = []
         self.acks = {}
         self._pieces = {}
-        self._waiters = []
-        self._consumed = set()
 
     # --- sending ----------------------------------------------------------------
 
@@ -190,7 +187,7 @@ class V3Client(DatagramProtocol):
             packet = v3.decode(joined)
         if packet.command not in UNRELIABLE:
             self._ack(packet)
-        self.received.append(packet)
+        self.deliver(packet)
         if packet.command == v3.SRV_ACK:
             # One waiter per ACK, oldest first: a joined fragment's packet is
             # ACKed with the first fragment's SEQ1 again.
@@ -202,7 +199,6 @@ class V3Client(DatagramProtocol):
                     break
             if not waiters:
                 self.acks.pop(packet.seq1, None)
-        self._wake(packet)
 
     def _join(self, packet):
         """Miranda's reassembly: pieces by (SEQ2, index); join once 0 .. count-1 are in."""
@@ -218,32 +214,6 @@ class V3Client(DatagramProtocol):
         if self.auto_ack:
             self.raw(v3.CMD_ACK, seq1=packet.seq1, seq2=0)
 
-    def _wake(self, packet):
-        for predicate, d in list(self._waiters):
-            if predicate(packet) and id(packet) not in self._consumed:
-                self._consumed.add(id(packet))
-                self._waiters.remove((predicate, d))
-                d.callback(packet)
-                return
-
-    def wait_for(self, predicate, timeout=WAIT):
-        """
-        Fire with the first received packet (not yet claimed by another wait)
-        that matches C{predicate}, now or later.
-        """
-        for packet in self.received:
-            if id(packet) not in self._consumed and predicate(packet):
-                self._consumed.add(id(packet))
-                return defer.succeed(packet)
-
-        def forget(d):
-            # A wait that timed out must not swallow a later packet.
-            self._waiters[:] = [(p, w) for p, w in self._waiters if w is not d]
-
-        d = defer.Deferred(forget)
-        self._waiters.append((predicate, d))
-        return d.addTimeout(timeout, self.reactor)
-
     def wait_command(self, command, timeout=WAIT, **fields):
         """Wait for a packet with this command whose parsed data has these fields."""
 
@@ -256,10 +226,6 @@ class V3Client(DatagramProtocol):
             return all(getattr(parsed, k) == v for k, v in fields.items())
 
         return self.wait_for(match, timeout)
-
-    def of(self, command):
-        """The received packets with this command."""
-        return [p for p in self.received if p.command == command]
 
     def parsed(self, command):
         """The parsed data of the received packets with this command."""

@@ -10,20 +10,20 @@ from twisted.internet import defer
 from twisted.internet.protocol import DatagramProtocol
 
 from iserverd.codec import v5
+from iserverd.testing.inbox import WAIT, Inbox
 
 # Server packets a client does not acknowledge.
 UNRELIABLE = {v5.SRV_ACK, v5.SRV_NOT_CONNECTED, v5.SRV_BUSY, v5.SRV_LOGIN_ERR}
-WAIT = 5.0
 
 
-class V5Client(DatagramProtocol):
+class V5Client(Inbox, DatagramProtocol):
     """
     @ivar received: every server packet accepted, in order.
     @ivar auto_ack: acknowledge reliable packets (turn off to play a dead client).
     """
 
     def __init__(self, reactor, server, uin, password, session_id=None, seed=None):
-        self.reactor = reactor
+        self.init_inbox(reactor)
         self.server = server
         self.uin = uin
         self.password = password
@@ -32,11 +32,8 @@ class V5Client(DatagramProtocol):
         self.seq1 = rng.randrange(0x7FFF)
         self.seq2 = 0
         self.auto_ack = True
-        self.received = []
         self.acks = {}
         self.last_seq = None
-        self._waiters = []
-        self._consumed = set()
 
     # --- sending ----------------------------------------------------------------
 
@@ -148,36 +145,10 @@ class V5Client(DatagramProtocol):
         if packet.command == v5.SRV_ACK:
             for d in self.acks.pop(packet.seq1, []):
                 d.callback(packet)
-        self.received.append(packet)
-        self._wake(packet)
+        self.deliver(packet)
 
     def _ack(self, packet):
         self.raw(v5.CMD_ACK, b"\x00\x00\x00\x00", seq1=packet.seq1, seq2=packet.seq2)
-
-    def _wake(self, packet):
-        for predicate, d in list(self._waiters):
-            if predicate(packet) and id(packet) not in self._consumed:
-                self._consumed.add(id(packet))
-                self._waiters.remove((predicate, d))
-                d.callback(packet)
-                return
-
-    def wait_for(self, predicate, timeout=WAIT):
-        """
-        Fire with the first received packet (not yet claimed by another wait)
-        that matches C{predicate}, now or later.
-        """
-        for packet in self.received:
-            if id(packet) not in self._consumed and predicate(packet):
-                self._consumed.add(id(packet))
-                return defer.succeed(packet)
-        def forget(d):
-            # A wait that timed out must not swallow a later packet.
-            self._waiters[:] = [(p, w) for p, w in self._waiters if w is not d]
-
-        d = defer.Deferred(forget)
-        self._waiters.append((predicate, d))
-        return d.addTimeout(timeout, self.reactor)
 
     def wait_command(self, command, timeout=WAIT, **fields):
         """Wait for a packet with this command whose parsed data has these fields."""
@@ -197,9 +168,6 @@ class V5Client(DatagramProtocol):
 
         return self.wait_for(match, timeout)
 
-    def of(self, command):
-        """The received packets with this command, parsed where a parser exists."""
-        return [p for p in self.received if p.command == command]
 
 
 @defer.inlineCallbacks
