@@ -428,3 +428,9 @@ def reference():
 
 
 __all__ = ["Config", "ConfigError", "SETTINGS", "load", "parse_value", "reference"]
+
+
+def one_line(error):
+    """The first line of an error's text, for an operator's log."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

@@ -1,5 +1,5 @@
 """
-Tests for L{iserverd.handlers.v3} and L{iserverd.storage.departments}.
+Tests for L{iserverd.handlers.v3}, L{iserverd.speakers.v3} and L{iserverd.storage.departments}.
 
 The speaker's packets are compared byte for byte with the server packets of
 C{shared/protocol/v3-vectors.md} section 5 (the annotated constants of
@@ -16,10 +16,13 @@ from twisted.trial import unittest
 from iserverd import config
 from iserverd.codec import v3
 from iserverd.codec.errors import MalformedPacket
+from iserverd.core.authorization import Authorization
 from iserverd.core.network import Network
 from iserverd.core.session import ClientInfo, Session
-from iserverd.handlers.v3 import Piece, V3Handler, V3Speaker
+from iserverd.handlers.v3 import V3Handler
+from iserverd.speakers.v3 import Piece, V3Speaker
 from iserverd.storage.departments import PostgresDepartments
+from iserverd.storage.directory import PostgresDirectory
 from iserverd.storage.interfaces import OfflineMessage
 from tests import support
 from tests.test_codec_v3 import (
@@ -189,7 +192,11 @@ class HandlerTests(unittest.TestCase):
         self.sent = []
         self.config = settings()
         self.network = Network(self.storage, self.clock, self.config, self.send)
-        self.handler = V3Handler(self.network, self.send, self.config)
+        directory = PostgresDirectory(self.storage)
+        self.handler = V3Handler(
+            self.network, self.send, self.config, V3Speaker(self.config), PostgresDepartments(self.storage),
+            directory, Authorization(self.network, directory), self.storage,
+        )
         self.addCleanup(self.network.settle)
 
     def send(self, datagram, addr):
@@ -269,7 +276,8 @@ class HandlerTests(unittest.TestCase):
     def test_repeat_not_processed_twice(self):
         """A repeated status change is acknowledged again but reaches the watcher once."""
         yield self.login(B, ("198.51.100.9", 6000))
-        self.receive(v3.CMD_CONTACT_LIST, v3.UinList((A,)).build(), uin=B, seq1=2, seq2=2, addr=("198.51.100.9", 6000))
+        yield self.receive(v3.CMD_CONTACT_LIST, v3.UinList((A,)).build(), uin=B, seq1=2, seq2=2,
+                           addr=("198.51.100.9", 6000))
         yield self.login()
         self.receive(v3.CMD_SET_STATUS, b"\x01\x00", seq1=7, seq2=7)
         self.receive(v3.CMD_SET_STATUS, b"\x01\x00", seq1=7, seq2=7)

@@ -12,7 +12,7 @@ from twisted.trial import unittest
 
 from iserverd.codec import v3, v5
 from iserverd.codec import v5_meta as meta
-from iserverd.handlers.v5_meta import REGISTRATION_INTERVAL
+from iserverd.core.guards import REGISTRATION_INTERVAL
 from iserverd.storage.directory import field_search_sql
 from iserverd.testing import v5client
 from iserverd.testing.v3client import connect

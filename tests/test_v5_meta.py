@@ -10,7 +10,7 @@ from twisted.trial import unittest
 from iserverd.codec import v5
 from iserverd.codec import v5_meta as meta
 from iserverd.codec.wire import lnts
-from iserverd.handlers.v5_meta import REGISTRATION_INTERVAL
+from iserverd.core.guards import REGISTRATION_INTERVAL
 from iserverd.testing.v5client import connect
 from tests import support
 from tests.test_db_faults import database_name, until

@@ -19,13 +19,13 @@ import sys
 from twisted.internet import defer, task
 
 from iserverd import config as configuration
-from iserverd.handlers.v3 import new_password
+from iserverd.config import one_line
 from iserverd.services.database import Database
-from iserverd.services.server import one_line
 from iserverd.storage.interfaces import DuplicateUIN, NoSuchUser
 from iserverd.services import control as live_control
 from iserverd.storage import importer
 from iserverd.storage.directory import PostgresDirectory
+from iserverd.storage.passwords import new_password
 
 MAX_UIN = 0xFFFFFFFF
 

@@ -33,6 +33,12 @@ class ISpeaker(Interface):
     def encode(session, seq1, outgoing):
         """@return: the datagram for C{outgoing} with SEQ1 C{seq1}, for C{session}."""
 
+    def reliable(command, data=b"", seq2=0):
+        """
+        One reliable packet with its parameters, as the L{Outgoing}s it takes
+        (more than one where the protocol cuts long packets into fragments).
+        """
+
     def hello(session, seq2):
         """The login reply."""
 

@@ -105,3 +105,8 @@ class ReliableQueue:
                 resend.append((session, entry.datagram))
         self.resends += len(resend)
         return resend, dead
+
+# Reply packets to one request at most (a search's results), whatever the
+# configuration says: each is a reliable packet, and a client with
+# MAX_PENDING unacknowledged ones is dropped.
+SEARCH_PACKETS_MAX = MAX_PENDING // 2

@@ -8,12 +8,12 @@ here, never a database query.
 """
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from typing import Optional
 
 from twisted.logger import Logger
 
-from iserverd.storage.interfaces import DatabaseUnavailable
+from iserverd.storage.interfaces import Account, DatabaseUnavailable
 
 _log = Logger()
 
@@ -21,6 +21,8 @@ _log = Logger()
 STATUS_ONLINE = 0x0000
 STATUS_INVISIBLE_BIT = 0x0100
 STATUS_OFFLINE = 0xFFFF
+
+_ACCOUNT_FIELDS = frozenset(f.name for f in fields(Account))
 
 # How many recent (SEQ1, command) pairs a session remembers to spot retransmissions.
 DEDUP_WINDOW = 32
@@ -110,6 +112,15 @@ class Session:
             self._recent.remove((seq1, command))
         except ValueError:
             pass
+
+    def update_account(self, values):
+        """
+        Keep the account held with the session in step with stored columns
+        (presence and "you were added" read it, not the database).
+        """
+        if self.account is not None:
+            known = _ACCOUNT_FIELDS.intersection(values)
+            self.account = replace(self.account, **{k: values[k] for k in known})
 
     def take_seq(self):
         seq = self.next_seq

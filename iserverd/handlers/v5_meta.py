@@ -18,7 +18,7 @@ messages) is shared with v3 and lives in L{iserverd.core.authorization}; the
 v5 handler reaches it through L{V5Meta.authorization}.
 """
 
-from dataclasses import fields, replace
+from dataclasses import fields
 
 from twisted.internet import defer
 from twisted.logger import Logger
@@ -26,30 +26,16 @@ from twisted.logger import Logger
 from iserverd.codec import v5
 from iserverd.codec import v5_meta as meta
 from iserverd.codec.errors import MalformedPacket
-from iserverd.core.authorization import Authorization
-from iserverd.core.interfaces import Outgoing
+from iserverd.core.guards import END_SESSION, PENDING, RegistrationGuard, reply_when_done
 from iserverd.core.network import SYSTEM_UIN, utc
-from iserverd.core.reliable import MAX_PENDING
-from iserverd.core.session import unacknowledged, visible_to
-from iserverd.storage.directory import Keywords, PostgresDirectory, SearchQuery
-from iserverd.storage.interfaces import Account, DatabaseUnavailable, NoSuchUser
+from iserverd.core.reliable import SEARCH_PACKETS_MAX
+from iserverd.core.session import visible_to
+from iserverd.storage.directory import Keywords, SearchQuery
+from iserverd.storage.interfaces import DatabaseUnavailable, NoSuchUser
 
 MSG_NORMAL = 0x0001
 
-# In a reply list: end the session after sending the replies (unregister).
-END_SESSION = object()
-
-# Result packets of one search at most, whatever "V5 max search" says: each
-# is a reliable packet, and a client with MAX_PENDING unacknowledged ones is
-# dropped.
-SEARCH_PACKETS_MAX = MAX_PENDING // 2
-
-# Registration needs no login, so one source address may register once per
-# this many seconds; a repeat of a request already answered gets the same
-# answer again instead (the client resends until it sees one).
-REGISTRATION_INTERVAL = 60.0
-REGISTRATION_MEMORY = 1024
-REGISTERED, QUEUED, REFUSED, PENDING = "registered", "queued", "refused", "pending"
+REGISTERED, QUEUED, REFUSED = "registered", "queued", "refused"
 
 
 def _keywords(category, text):
@@ -72,12 +58,18 @@ class V5Meta:
 
     log = Logger()
 
-    def __init__(self, handler, directory=None):
+    def __init__(self, handler, directory, accounts):
+        """
+        @param directory: the L{iserverd.storage.directory.IDirectory}.
+        @param accounts: the L{iserverd.storage.interfaces.IUserStore} and
+            L{iserverd.storage.interfaces.IMessageStore}.
+        """
         self.handler = handler
         self.network = handler.network
         self.config = handler.config
-        self.directory = directory or PostgresDirectory(self.network.storage)
-        self.authorization = Authorization(self.network, self.directory)
+        self.directory = directory
+        self.accounts = accounts
+        self.registrations = RegistrationGuard(self.network.clock)
         self.charset = self.config.client_charset
         self.table = {v5.CMD_REG_NEW_USER: self.register}
         # The pre-META commands: their parameter parser and method.
@@ -105,8 +97,6 @@ class V5Meta:
             meta.LOGIN_META: self.login_meta,
             meta.USAGE_STATS: self.usage_stats,
         })
-        self._registered = {}  # (host, session id, seq1) -> (clock time, outcome, uin)
-        self._last_registration = {}  # host -> clock time
 
     # --- text -----------------------------------------------------------------
 
@@ -141,7 +131,7 @@ class V5Meta:
 
     # --- dispatch -------------------------------------------------------------
 
-    def handle(self, session, packet, addr):
+    def handle(self, session, packet, addr, request=None):
         """
         One of L{session_commands} from a checked session.
 
@@ -161,19 +151,7 @@ class V5Meta:
             argument = parser.parse(packet.data)  # malformed: dropped unacknowledged, like any packet
             d = defer.maybeDeferred(method, session, argument)
 
-        def answer(replies):
-            self.handler.ack(packet, addr)
-            packets = [Outgoing(command, data, packet.seq2)
-                       for command, data in replies if command is not END_SESSION]
-            if packets:
-                self.network.send_reliable(session, packets)
-            for command, reason in replies:
-                if command is END_SESSION:
-                    self.network.end_session(session, reason)
-
-        unavailable = unacknowledged(session, packet)
-
-        return d.addCallback(answer).addErrback(unavailable)
+        return reply_when_done(self.handler, session, packet, addr, d)
 
     @staticmethod
     def _meta(*datas):
@@ -197,10 +175,7 @@ class V5Meta:
         found = yield self.directory.update_info(session.uin, values)
         if not found:
             return self._meta(meta.meta_reply(cls.reply, meta.META_FAIL))
-        if session.account is not None:
-            # Presence and "you were added" read the account kept with the session.
-            known = {f.name for f in fields(Account)}
-            session.account = replace(session.account, **{k: v for k, v in values.items() if k in known})
+        session.update_account(values)
         return self._meta(meta.meta_reply(cls.reply))
 
     @defer.inlineCallbacks
@@ -211,7 +186,7 @@ class V5Meta:
         except MalformedPacket as e:
             return self._failed(session, "password change", e, meta.REPLY_PASSWORD_SET)
         try:
-            yield self.network.storage.set_password(session.uin, request.password)
+            yield self.accounts.set_password(session.uin, request.password)
         except NoSuchUser:
             return self._meta(meta.meta_reply(meta.REPLY_PASSWORD_SET, meta.META_FAIL))
         self.log.info("uin {uin} changed its password", uin=session.uin)
@@ -409,14 +384,12 @@ class V5Meta:
         password the LOGIN could not carry (empty, over 20 bytes) is refused.
         """
         request = v5.RegisterRequest.parse(packet.data)
-        now = self.network.now()
         host = addr[0]
-        self._forget_registrations(now)
         key = (host, packet.session_id, packet.seq1)
-        if key in self._registered:
-            _, outcome, uin = self._registered[key]
-            if outcome != PENDING:  # else the answer is on its way
-                self._answer_registration(packet, addr, request, outcome, uin)
+        answer = self.registrations.recall(key)
+        if answer is not None:
+            if answer is not PENDING:  # else the answer is on its way
+                self._answer_registration(packet, addr, request, *answer)
             return None
         refusal = None
         if not self.config.v5_registration:
@@ -425,16 +398,14 @@ class V5Meta:
             refusal = "a password of %d bytes" % (len(request.password),)
         elif len(request.email) > 63:
             refusal = "an e-mail address of %d bytes" % (len(request.email),)
-        elif now - self._last_registration.get(host, now - REGISTRATION_INTERVAL) < REGISTRATION_INTERVAL:
-            refusal = "another registration from this address less than %d s ago" % (REGISTRATION_INTERVAL,)
+        elif self.registrations.too_soon(host):
+            refusal = "another registration from this address less than %d s ago" % (
+                self.registrations.interval,)
         if refusal is not None:
             self.log.info("registration from {host} refused: {reason}", host=host, reason=refusal)
             return self._answer_registration(packet, addr, request, REFUSED, 0, key)
         email = self.text(request.email.split(b"\x00", 1)[0])
-        # Taken now, so a resend or another request that arrives while the
-        # database works is not registered twice.
-        self._registered[key] = (now, PENDING, 0)
-        self._last_registration[host] = now
+        self.registrations.start(key, host)
         if self.config.v5_auto_registration:
             d = self.directory.register(request.password, email)
         else:
@@ -451,29 +422,20 @@ class V5Meta:
 
         def unavailable(failure):
             failure.trap(DatabaseUnavailable)
-            self._registered.pop(key, None)
-            self._last_registration.pop(host, None)
+            self.registrations.failed(key, host)
             self.log.warn("registration from {host} not answered, database unavailable", host=host)
 
         return d.addCallbacks(done, unavailable)
 
     def _answer_registration(self, packet, addr, request, outcome, uin, key=None):
         if key is not None:
-            self._registered[key] = (self.network.now(), outcome, uin)
+            self.registrations.answered(key, (outcome, uin))
         if outcome == QUEUED:
             self.handler.ack(packet, addr)
             return
         self.handler.ack(packet, addr, v5.registration_ack(outcome == REGISTERED, request.x2))
         if outcome == REGISTERED:
             self.handler.send(v5.new_uin(packet.seq2, uin, request.x2), addr)
-
-    def _forget_registrations(self, now):
-        for table, when in ((self._registered, lambda v: v[0]), (self._last_registration, lambda v: v)):
-            stale = [k for k, v in table.items() if now - when(v) >= REGISTRATION_INTERVAL]
-            for k in stale:
-                del table[k]
-            while len(table) > REGISTRATION_MEMORY:
-                del table[next(iter(table))]
 
     def _welcome(self, uin, password):
         """Store the post-registration text (%U% the UIN, %P% the password) for the first login."""
@@ -482,6 +444,6 @@ class V5Meta:
             return None
         text = text.replace("\\n", "\r\n").replace("%U%", str(uin)).replace("%P%", self.text(password))
         sent_at = utc(self.network.now())
-        d = self.network.storage.store_message(uin, SYSTEM_UIN, sent_at, MSG_NORMAL, self.wire(text))
+        d = self.accounts.store_message(uin, SYSTEM_UIN, sent_at, MSG_NORMAL, self.wire(text))
         d.addErrback(lambda f: self.log.failure("welcome text for uin {uin} not stored", f, uin=uin))
         return d

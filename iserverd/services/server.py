@@ -12,6 +12,8 @@ from twisted.internet import defer, threads
 from twisted.logger import Logger
 
 from iserverd.codec import v3, v5
+from iserverd.config import one_line
+from iserverd.core.authorization import Authorization
 from iserverd.core.network import Network
 from iserverd.core.throttle import LoginThrottle
 from iserverd.handlers.v3 import V3Handler
@@ -23,6 +25,10 @@ from iserverd.services.database import Database
 from iserverd.services.events import EventProcessor
 from iserverd.services.metrics import MetricsService
 from iserverd.services.webpager import WebpagerService
+from iserverd.speakers.v3 import V3Speaker
+from iserverd.speakers.v5 import V5Speaker
+from iserverd.storage.departments import PostgresDepartments
+from iserverd.storage.directory import PostgresDirectory
 from iserverd.storage.passwords import verify_password
 from iserverd.transport import ICQProtocol
 from iserverd.web.resources import WebService
@@ -43,12 +49,6 @@ def enlarge_buffers(sock, size):
                 break
             except OSError:
                 continue
-
-
-def one_line(error):
-    """The first line of an error's text, for an operator's log."""
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
 
 
 class ServerService(service.MultiService):
@@ -110,20 +110,32 @@ class ServerService(service.MultiService):
         return self
 
     def _build(self):
-        """Create the shared network, the protocol handlers and the event processor."""
-        self.network = Network(self.storage, self.clock, self.config, self.protocol.send, self._check_password)
-        self.network.throttle = LoginThrottle.from_config(self.config)
-        gate = BusyGate(self.config, self.clock, self.network.sessions.get, self.protocol.send)
+        """
+        The composition root: every long-lived object of the server is made
+        here and handed to the objects that use it.
+        """
+        config, clock, send = self.config, self.clock, self.protocol.send
+        self.network = Network(self.storage, clock, config, send, self._check_password)
+        self.network.throttle = LoginThrottle.from_config(config)
+        directory = PostgresDirectory(self.storage)
+        departments = PostgresDepartments(self.storage)
+        authorization = Authorization(self.network, directory)
+        gate = BusyGate(config, clock, self.network.sessions.get, send)
         gate.setServiceParent(self)
         self.protocol.gate = gate
-        self.protocol.handlers[v5.VERSION] = V5Handler(self.network, self.protocol.send, self.config)
-        self.protocol.handlers[v3.VERSION] = V3Handler(self.network, self.protocol.send, self.config, clock=self.clock)
-        EventProcessor(self.network, self.clock).setServiceParent(self)
-        WebpagerService(self.network, self.config, self.reactor, clock=self.clock).setServiceParent(self)
-        if self.config.http_port:
-            WebService(self.network, self.storage, self.config, self.reactor, clock=self.clock).setServiceParent(self)
+        self.protocol.handlers[v5.VERSION] = V5Handler(
+            self.network, send, config, V5Speaker(config), directory, authorization, self.storage,
+        )
+        self.protocol.handlers[v3.VERSION] = V3Handler(
+            self.network, send, config, V3Speaker(config), departments, directory, authorization,
+            self.storage, clock=clock,
+        )
+        EventProcessor(self.network, clock).setServiceParent(self)
+        WebpagerService(self.network, config, self.reactor, clock=clock).setServiceParent(self)
+        if config.http_port:
+            WebService(self.network, self.storage, config, self.reactor, clock=clock).setServiceParent(self)
         ControlService(self).setServiceParent(self)
-        if self.config.metrics_port:
+        if config.metrics_port:
             MetricsService(self).setServiceParent(self)
 
     def _check_password(self, password, stored):

@@ -13,7 +13,6 @@ with C{can_broadcast} may send department broadcasts (v3.md section 12).
 import psycopg2
 from zope.interface import Interface, implementer
 
-from iserverd.storage.postgres import _unavailable
 
 # IServerd sends at most this many departments in one list.
 MAX_DEPARTMENTS = 250
@@ -60,31 +59,27 @@ class PostgresDepartments:
         self.storage = storage
 
     def departments(self, limit=MAX_DEPARTMENTS):
-        d = self.storage.pool.runQuery(
+        d = self.storage.run_query(
             "SELECT code, name FROM departments ORDER BY code LIMIT %s", (limit,)
         )
-        d.addErrback(_unavailable)
         return d.addCallback(lambda rows: [(code, name) for code, name in rows])
 
     def may_broadcast(self, uin):
-        d = self.storage.pool.runQuery("SELECT can_broadcast FROM users WHERE uin = %s", (uin,))
-        d.addErrback(_unavailable)
+        d = self.storage.run_query("SELECT can_broadcast FROM users WHERE uin = %s", (uin,))
         return d.addCallback(lambda rows: bool(rows and rows[0][0]))
 
     def members(self, code):
-        d = self.storage.pool.runQuery(
+        d = self.storage.run_query(
             "SELECT uin FROM users WHERE work_department_code = %s", (str(code),)
         )
-        d.addErrback(_unavailable)
         return d.addCallback(lambda rows: {row[0] for row in rows})
 
     def store_broadcast(self, from_uin, sent_at, msg_type, body, code, skip):
-        d = self.storage.pool.runQuery(
+        d = self.storage.run_query(
             "WITH stored AS (INSERT INTO offline_messages (to_uin, from_uin, sent_at, msg_type, body)"
             " SELECT uin, %s, %s, %s, %s FROM users"
             " WHERE NOT (uin = ANY(%s::bigint[])) AND (%s OR work_department_code = %s)"
             " RETURNING 1) SELECT count(*) FROM stored",
             (from_uin, sent_at, msg_type, psycopg2.Binary(bytes(body)), sorted(skip), code == 0, str(code)),
         )
-        d.addErrback(_unavailable)
         return d.addCallback(lambda rows: rows[0][0])

@@ -28,7 +28,7 @@ from twisted.internet import defer
 from zope.interface import Interface, implementer
 
 from iserverd.storage.passwords import hash_password, verify_password
-from iserverd.storage.postgres import _unavailable, allocate_uin
+from iserverd.storage.postgres import allocate_uin
 
 # Keyword criteria: at most this many comma-separated keywords; shorter
 # keywords are ignored (IServerd's rules).
@@ -499,13 +499,9 @@ class PostgresDirectory:
     """
 
     def __init__(self, storage):
-        self.pool = storage.pool
-
-    def _query(self, sql, params=()):
-        return self.pool.runQuery(sql, params).addErrback(_unavailable)
-
-    def _interaction(self, fn, *args):
-        return self.pool.runInteraction(fn, *args).addErrback(_unavailable)
+        self.storage = storage
+        self._query = storage.run_query
+        self._interaction = storage.run_interaction
 
     def get_info(self, uin):
         d = self._query("SELECT " + ", ".join(_INFO_COLUMNS) + " FROM users WHERE uin = %s", (uin,))

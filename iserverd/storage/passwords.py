@@ -11,9 +11,12 @@ import base64
 import hashlib
 import hmac
 import os
+import secrets
 
 ALGORITHM = "pbkdf2_sha256"
 ITERATIONS = 2500
+# Hex digits of an automatically registered user's password (IServerd: 6).
+NEW_PASSWORD_DIGITS = 8
 
 
 def hash_password(password, iterations=ITERATIONS, salt=None):
@@ -53,3 +56,8 @@ def verify_password(password, encoded):
         return False
     candidate = hashlib.pbkdf2_hmac("sha256", password, salt, iterations)
     return hmac.compare_digest(candidate, digest)
+
+
+def new_password():
+    """A random password for an automatically registered user: upper-case hex digits."""
+    return secrets.token_hex(NEW_PASSWORD_DIGITS // 2).upper().encode("ascii")

@@ -138,7 +138,7 @@ def _first_line(error):
     return text.splitlines()[0] if text else type(error).__name__
 
 
-def _unavailable(failure):
+def translate_errors(failure):
     """Turn a lost, dead or refused connection into L{DatabaseUnavailable}."""
     failure.trap(
         psycopg2.OperationalError, psycopg2.InterfaceError,
@@ -205,14 +205,18 @@ class PostgresStorage:
         dead = sum(1 for d in self.pool.detectors if d.connectionIsDead)
         return len(self.pool.detectors), dead
 
-    def _query(self, sql, params=()):
-        return self.pool.runQuery(sql, params).addErrback(_unavailable)
+    # The three ways into the pool, for this module and the other stores
+    # (directory, departments) that share the connections; a lost
+    # connection fails them with DatabaseUnavailable.
 
-    def _operation(self, sql, params=()):
-        return self.pool.runOperation(sql, params).addErrback(_unavailable)
+    def run_query(self, sql, params=()):
+        return self.pool.runQuery(sql, params).addErrback(translate_errors)
 
-    def _interaction(self, fn, *args):
-        return self.pool.runInteraction(fn, *args).addErrback(_unavailable)
+    def run_operation(self, sql, params=()):
+        return self.pool.runOperation(sql, params).addErrback(translate_errors)
+
+    def run_interaction(self, fn, *args):
+        return self.pool.runInteraction(fn, *args).addErrback(translate_errors)
 
     # IUserStore
 
@@ -233,14 +237,14 @@ class PostgresStorage:
                 raise DuplicateUIN(number)
             return number
 
-        return self._interaction(create)
+        return self.run_interaction(create)
 
     def get_account(self, uin):
-        d = self._query("SELECT " + _ACCOUNT_COLUMNS + " FROM users WHERE uin = %s", (uin,))
+        d = self.run_query("SELECT " + _ACCOUNT_COLUMNS + " FROM users WHERE uin = %s", (uin,))
         return d.addCallback(lambda rows: _account(rows[0]) if rows else None)
 
     def list_accounts(self, limit=100, after=0):
-        d = self._query(
+        d = self.run_query(
             "SELECT " + _ACCOUNT_COLUMNS + " FROM users WHERE uin > %s ORDER BY uin LIMIT %s",
             (after, limit),
         )
@@ -251,7 +255,7 @@ class PostgresStorage:
             if not rows:
                 raise NoSuchUser(uin)
 
-        return self._query(sql + " RETURNING uin", params).addCallback(check)
+        return self.run_query(sql + " RETURNING uin", params).addCallback(check)
 
     def set_password(self, uin, password):
         return self._one_row_changed(
@@ -264,7 +268,7 @@ class PostgresStorage:
         return self._one_row_changed("DELETE FROM users WHERE uin = %s", (uin,), uin)
 
     def record_login(self, uin, ip, when):
-        return self._operation(
+        return self.run_operation(
             "UPDATE users SET last_login_ip = %s, last_login_at = %s WHERE uin = %s",
             (ip, when, uin),
         )
@@ -273,7 +277,7 @@ class PostgresStorage:
         uins = list(uins)
         if not uins:
             return defer.succeed(set())
-        d = self._query("SELECT uin FROM users WHERE uin = ANY(%s)", (uins,))
+        d = self.run_query("SELECT uin FROM users WHERE uin = ANY(%s)", (uins,))
         return d.addCallback(lambda rows: {r[0] for r in rows})
 
     # IOnlineStore
@@ -284,7 +288,7 @@ class PostgresStorage:
             yield cursor.execute("DELETE FROM contacts")
             yield cursor.execute("DELETE FROM online_users")
 
-        return self._interaction(clear)
+        return self.run_interaction(clear)
 
     def add_online(self, row):
         @defer.inlineCallbacks
@@ -304,7 +308,7 @@ class PostgresStorage:
                  row.status, row.status_flags, row.client_version, row.uin),
             )
 
-        return self._interaction(add)
+        return self.run_interaction(add)
 
     def remove_online(self, uin):
         @defer.inlineCallbacks
@@ -312,16 +316,16 @@ class PostgresStorage:
             yield cursor.execute("DELETE FROM contacts WHERE owner_uin = %s", (uin,))
             yield cursor.execute("DELETE FROM online_users WHERE uin = %s", (uin,))
 
-        return self._interaction(remove)
+        return self.run_interaction(remove)
 
     def set_status(self, uin, status, flags):
-        return self._operation(
+        return self.run_operation(
             "UPDATE online_users SET status = %s, status_flags = %s WHERE uin = %s",
             (status, flags, uin),
         )
 
     def count_online(self):
-        return self._query("SELECT count(*) FROM online_users").addCallback(lambda r: r[0][0])
+        return self.run_query("SELECT count(*) FROM online_users").addCallback(lambda r: r[0][0])
 
     def sync_online(self, rows):
         rows = list(rows)
@@ -347,7 +351,7 @@ class PostgresStorage:
                 [list(c) for c in columns],
             )
 
-        return self._interaction(sync)
+        return self.run_interaction(sync)
 
     # IContactStore
 
@@ -355,7 +359,7 @@ class PostgresStorage:
         uins = sorted(set(uins))
         if not uins:
             return defer.succeed(None)
-        return self._operation(
+        return self.run_operation(
             "INSERT INTO contacts (owner_uin, list_type, target_uin)"
             " SELECT %s, %s, unnest(%s::bigint[]) WHERE EXISTS (SELECT 1 FROM users WHERE uin = %s)"
             " ON CONFLICT DO NOTHING",
@@ -363,14 +367,14 @@ class PostgresStorage:
         )
 
     def remove_from_list(self, owner, list_type, uins):
-        return self._operation(
+        return self.run_operation(
             "DELETE FROM contacts WHERE owner_uin = %s AND list_type = %s"
             " AND target_uin = ANY(%s::bigint[])",
             (owner, list_type, list(uins)),
         )
 
     def get_list(self, owner, list_type):
-        d = self._query(
+        d = self.run_query(
             "SELECT target_uin FROM contacts WHERE owner_uin = %s AND list_type = %s"
             " ORDER BY target_uin",
             (owner, list_type),
@@ -380,7 +384,7 @@ class PostgresStorage:
     # IMessageStore
 
     def store_message(self, to_uin, from_uin, sent_at, msg_type, body):
-        d = self._query(
+        d = self.run_query(
             "INSERT INTO offline_messages (to_uin, from_uin, sent_at, msg_type, body)"
             " VALUES (%s, %s, %s, %s, %s) RETURNING id",
             (to_uin, from_uin, sent_at, msg_type, psycopg2.Binary(bytes(body))),
@@ -388,7 +392,7 @@ class PostgresStorage:
         return d.addCallback(lambda rows: rows[0][0])
 
     def pending_messages(self, to_uin, limit=500):
-        d = self._query(
+        d = self.run_query(
             "SELECT id, to_uin, from_uin, sent_at, msg_type, body FROM offline_messages"
             " WHERE to_uin = %s ORDER BY id LIMIT %s",
             (to_uin, limit),
@@ -401,7 +405,7 @@ class PostgresStorage:
         ids = list(ids)
         if not ids:
             return defer.succeed(0)
-        d = self._query(
+        d = self.run_query(
             "DELETE FROM offline_messages WHERE to_uin = %s AND id = ANY(%s::bigint[]) RETURNING id",
             (to_uin, ids),
         )
