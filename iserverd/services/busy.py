@@ -27,12 +27,12 @@ once each.
 import struct
 
 from twisted.application import service
-from twisted.internet import task
 from twisted.logger import Logger
 
 from iserverd.codec import v5
 from iserverd.codec.errors import MalformedPacket
 from iserverd.core.ratelimit import BucketTable, allow
+from iserverd.services.loop import GuardedLoop
 
 # Overload is over once nothing was refused for this long (seconds).
 QUIET = 5.0
@@ -84,8 +84,7 @@ class BusyGate(service.Service):
         self._replies_muted_until = 0.0
         self._last_refusal = None
         self._at_entry = None
-        self._loop = None
-        self._done = None
+        self._loop = GuardedLoop(clock, TICK, self.tick, "busy gate tick")
 
     # --- the hot path ---------------------------------------------------------
 
@@ -185,21 +184,10 @@ class BusyGate(service.Service):
             )
             self.overloaded_since = None
 
-    def _tick(self):
-        try:
-            self.tick()
-        except Exception:
-            self.log.failure("busy gate tick failed")
-
     def startService(self):
         service.Service.startService(self)
-        self._loop = task.LoopingCall(self._tick)
-        self._loop.clock = self.clock
-        self._done = self._loop.start(TICK, now=False)
-        self._done.addErrback(lambda f: self.log.failure("busy gate loop died", f))
+        self._loop.start()
 
     def stopService(self):
         service.Service.stopService(self)
-        if self._loop is not None and self._loop.running:
-            self._loop.stop()
-        return self._done
+        return self._loop.stop()

@@ -33,12 +33,13 @@ import struct
 from datetime import datetime, timezone
 
 from twisted.application import service
-from twisted.internet import defer, task
+from twisted.internet import defer
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 from twisted.protocols.basic import LineOnlyReceiver
 
 from iserverd import __version__
+from iserverd.services.loop import GuardedLoop
 
 MAX_UIN = 0xFFFFFFFF
 # Longest subject plus text of a broadcast, in bytes (a v3 message's limit,
@@ -388,17 +389,11 @@ class ControlService(service.Service):
                 self.port.stopListening()
                 self.port = None
                 raise ControlError("cannot give the control socket to group %s: %s" % (self.group, e.strerror))
-        self._loop = task.LoopingCall(self._sample, factory.commands.rates)
-        self._loop.clock = self.clock
-        self._loop.start(1.0, now=False).addErrback(lambda f: self.log.failure("control sampler died", f))
+        self._loop = GuardedLoop(self.clock, 1.0, factory.commands.rates.sample,
+                                 "control: sampling the packet counters")
+        self._loop.start()
         service.Service.startService(self)
         self.log.info("control socket at {path} (mode {mode:o})", path=self.path, mode=mode)
-
-    def _sample(self, rates):
-        try:
-            rates.sample()
-        except Exception:
-            self.log.failure("control: sampling the packet counters failed")
 
     def _clear_stale(self):
         """Remove a socket file left by a server that is gone; refuse one that answers."""
@@ -421,7 +416,7 @@ class ControlService(service.Service):
 
     def stopService(self):
         service.Service.stopService(self)
-        if self._loop is not None and self._loop.running:
+        if self._loop is not None:
             self._loop.stop()
         if self.port is not None:
             port, self.port = self.port, None
