@@ -137,8 +137,10 @@ class MetricsEndpointTests(unittest.TestCase):
     def test_stop_removes_hooks(self):
         """Stopping the service removes every hook it installed and closes the port."""
         pool = self.server.storage.pool
+        self.assertIsNotNone(self.server.storage.meter)
         yield self.metrics.stopService()
         self.assertIsNone(self.server.protocol.meter)
+        self.assertIsNone(self.server.storage.meter)
         self.assertNotIn("login", vars(self.server.network))
         for name in ("runQuery", "runOperation", "runInteraction"):
             self.assertNotIn(name, vars(pool))

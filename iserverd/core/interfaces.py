@@ -29,6 +29,14 @@ class ISpeaker(Interface):
     timeout = Attribute("Seconds between resends of a reliable packet.")
     retries = Attribute("Resends before a reliable packet is given up.")
     ping_time = Attribute("Seconds a client stays online without a keep-alive.")
+    session_ids = Attribute(
+        "Whether the protocol's logins carry a session id, so that a login from the online session's"
+        " own address and session id is a resend of it (the network answers it as a repeat)."
+    )
+    offline_on_request = Attribute(
+        "Whether offline messages wait until the client asks for them, instead of going out after"
+        " the contact list or a short delay."
+    )
 
     def encode(session, seq1, outgoing):
         """@return: the datagram for C{outgoing} with SEQ1 C{seq1}, for C{session}."""

@@ -8,6 +8,7 @@ version's packet builder) for the packets to send.  So a v3 user and a v5 user
 are routed by the same code, and only the bytes differ.
 """
 
+import collections
 import heapq
 import itertools
 from collections import deque
@@ -74,16 +75,21 @@ class Network:
     @ivar queue: the L{ReliableQueue} of unacknowledged packets.
     @ivar send: C{send(datagram, addr)}, the transport's output.
     @ivar counters: event counts for status and metrics.
+    @ivar logins: login outcome (L{LOGIN_OK}, L{LOGIN_BAD_PASSWORD}...) to
+        the number of login attempts that had it, for metrics.
+    @ivar throttle: the L{iserverd.core.throttle.LoginThrottle}, or L{None}.
     """
 
     log = Logger()
 
-    def __init__(self, storage, clock, config, send, check_password=None):
+    def __init__(self, storage, clock, config, send, check_password=None, throttle=None):
         """
         @param check_password: C{check_password(password, stored_hash)} returning
             a Deferred firing with a bool; the server runs the key derivation in
             a thread so that a login storm keeps the reactor responsive and uses
             both cores.  By default it runs in line.
+        @param throttle: the login throttle, which slows down and locks out
+            repeated failed logins; L{None} for none.
         """
         self.storage = storage
         self.check_password = check_password or (lambda p, h: defer.succeed(verify_password(p, h)))
@@ -98,8 +104,8 @@ class Network:
         self._writes = set()
         self._mirror_locks = {}
         self._next_mirror_check = clock.seconds() + config.online_check_period
-        # The login throttle (L{iserverd.core.throttle.LoginThrottle}), or None.
-        self.throttle = None
+        self.throttle = throttle
+        self.logins = collections.Counter()
         self.counters = {
             "logins": 0, "login_failures": 0, "expired": 0, "relayed": 0,
             "stored": 0, "dropped_messages": 0, "resends": 0,
@@ -151,29 +157,41 @@ class Network:
 
     # --- login and logoff ---------------------------------------------------
 
-    @defer.inlineCallbacks
-    def login(self, speaker, uin, password, addr, session_id, status, flags, info, seq2=0,
-              on_accept=None, repeats=True, offline_on_request=False):
+    def login(self, speaker, request, on_accept=None):
         """
         Check a login and, when it succeeds, bring the user online.
 
+        The protocol's own rules come with its speaker: whether a LOGIN from
+        the online session's own address and session id is a resend of it
+        (C{speaker.session_ids}: v3 has no session id to tell a new login
+        from a resent one, and its handler spots resends itself), and whether
+        offline messages wait for the client to ask for them
+        (C{speaker.offline_on_request}, v3's SYSMSG_REQ) rather than going
+        out after the contact list or a delay.
+
+        @param request: the L{LoginRequest}.
         @param on_accept: called with the new L{Session} just before its HELLO
             is sent (v3 acknowledges a LOGON only once it is accepted, so that
             a refused one can be answered BUSY and retried).
-        @param repeats: whether a LOGIN from the online session's own address
-            and session id is a retransmission.  v3 has no session id to tell
-            a new login from a resent one; its handler spots resends itself
-            and passes C{False}.
-        @param offline_on_request: deliver offline messages only when the
-            client asks (v3's SYSMSG_REQ), never by the timer.
         @return: Deferred firing with C{(outcome, detail)}: for L{LOGIN_OK} the
             new L{Session} (its HELLO already sent), for L{LOGIN_LOCKED} and
             the other refusals with a text, the text to show.
         """
+        d = self._login(speaker, request, on_accept)
+
+        def count(result):
+            self.logins[result[0]] += 1
+            return result
+
+        return d.addCallback(count)
+
+    @defer.inlineCallbacks
+    def _login(self, speaker, request, on_accept):
+        uin, password, addr, session_id = request.uin, request.password, request.addr, request.session_id
         if not getattr(self.config, "v%d_enabled" % speaker.version, True):
             return LOGIN_DISABLED, TEXT_DISABLED % (speaker.version,)
         existing = self.sessions.get(uin)
-        if (repeats and existing is not None and existing.matches(addr, session_id)
+        if (speaker.session_ids and existing is not None and existing.matches(addr, session_id)
                 and existing.version == speaker.version):
             # A retransmitted LOGIN of a login that already succeeded.
             return LOGIN_REPEAT, existing
@@ -212,16 +230,16 @@ class Network:
         session = Session(
             uin=uin, version=speaker.version, addr=addr, session_id=session_id,
             login_id=next(self._login_ids), speaker=speaker, ping_time=speaker.ping_time,
-            status=status, flags=flags, info=info, account=account, login_at=now,
+            status=request.status, flags=request.flags, info=request.info, account=account, login_at=now,
         )
         self.sessions.add(session)
         self._arm_expiry(session, now)
-        if not offline_on_request:
+        if not speaker.offline_on_request:
             self._offline_due.append((now + OFFLINE_DELIVERY_DELAY, session))
         self.counters["logins"] += 1
         if on_accept is not None:
             on_accept(session)
-        self.send_reliable(session, speaker.hello(session, seq2))
+        self.send_reliable(session, speaker.hello(session, request.seq2))
         self._announce(session)
         self._mirror(uin, self.storage.add_online, online_row(session))
         self._record(self.storage.record_login(uin, addr[0], utc(now)))

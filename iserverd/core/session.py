@@ -42,6 +42,24 @@ class ClientInfo:
     client_features: int = 0
 
 
+@dataclass(frozen=True)
+class LoginRequest:
+    """
+    What a login packet asks for, in any protocol: the account, the client's
+    address (and session id, where the protocol has one), its first status
+    and what it said about itself.  C{seq2} is answered in the HELLO.
+    """
+
+    uin: int
+    password: bytes
+    addr: tuple
+    session_id: int = 0
+    status: int = STATUS_ONLINE
+    flags: int = 0
+    info: ClientInfo = field(default_factory=ClientInfo)
+    seq2: int = 0
+
+
 @dataclass(eq=False)
 class Session:
     """

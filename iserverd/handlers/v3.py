@@ -53,7 +53,7 @@ from iserverd.codec import v3
 from iserverd.codec.errors import MalformedPacket
 from iserverd.core import network as net
 from iserverd.core.guards import SharedCommands, relay_message, session_command
-from iserverd.core.session import ClientInfo, unacknowledged
+from iserverd.core.session import ClientInfo, LoginRequest, unacknowledged
 from iserverd.handlers.v3_meta import V3Meta
 from iserverd.speakers.v3 import DEPARTMENT_LIST_VERSION, encode_departments
 from iserverd.storage.departments import MAX_DEPARTMENTS
@@ -202,10 +202,8 @@ class V3Handler(SharedCommands):
             self.ack(packet, addr)
 
         self._logging_in.add(key)
-        d = self.network.login(
-            self.speaker, uin, request.password, addr, 0, request.status, request.status_flags,
-            info, packet.seq2, on_accept=accepted, repeats=False, offline_on_request=True,
-        )
+        login = LoginRequest(uin, request.password, addr, 0, request.status, request.status_flags, info, packet.seq2)
+        d = self.network.login(self.speaker, login, on_accept=accepted)
 
         def answer(result):
             outcome, detail = result

@@ -20,7 +20,7 @@ from twisted.logger import Logger
 from iserverd.codec import v5
 from iserverd.core import network as net
 from iserverd.core.guards import SharedCommands, relay_message, session_command
-from iserverd.core.session import ClientInfo
+from iserverd.core.session import ClientInfo, LoginRequest
 from iserverd.handlers.v5_meta import V5Meta
 from iserverd.storage.interfaces import LIST_INVISIBLE, LIST_VISIBLE
 
@@ -138,10 +138,9 @@ class V5Handler(SharedCommands):
             tcp_version=request.tcp_version, web_port=request.web_port,
             client_features=request.client_features,
         )
-        d = self.network.login(
-            self.speaker, packet.uin, request.password, addr, packet.session_id,
-            request.status, request.estatus, info, packet.seq2,
-        )
+        login = LoginRequest(packet.uin, request.password, addr, packet.session_id,
+                             request.status, request.estatus, info, packet.seq2)
+        d = self.network.login(self.speaker, login)
 
         def answer(result):
             outcome, detail = result

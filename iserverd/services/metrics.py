@@ -3,17 +3,15 @@
 A Prometheus endpoint (C{/metrics}) for a running server.
 
 Most figures are counters the server keeps anyway (the transport's packets,
-the network's logins and messages, the resend queue); a collector reads them
-when Prometheus scrapes, so they cost nothing on the packet path.  What the
-server does not count by itself is measured by small hooks this service
-installs while it runs and removes when it stops:
+the network's logins by outcome and messages, the resend queue); a collector
+reads them when Prometheus scrapes, so they cost nothing on the packet path.
+Latencies are measured through the two meter hooks the server offers, which
+this service sets while it runs and clears when it stops:
 
   - the transport's C{meter}: packets by version and command, and how long
     each handler took (up to the end of its Deferred chain);
-  - a wrapper around C{network.login}: logins by outcome;
-  - wrappers around the database pool's C{runQuery}, C{runOperation} and
-    C{runInteraction}: database latency, including the wait for a free
-    connection.
+  - the storage's C{meter}: database latency of queries, operations and
+    interactions, including the wait for a free connection.
 
 Command labels are the handler table's commands; any other command value is
 counted as C{unknown}, so a client cannot create label values at will.
@@ -35,7 +33,6 @@ from twisted.web.server import Site
 # Seconds; ICQ handlers are mostly sub-millisecond, database round trips a few ms.
 HANDLER_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 DATABASE_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-POOL_METHODS = {"runQuery": "query", "runOperation": "operation", "runInteraction": "interaction"}
 
 
 def _label(outcome):
@@ -71,18 +68,35 @@ class PacketMeter:
         return done
 
 
+class DatabaseMeter:
+    """
+    The storage's C{meter}: observes each database call's duration by kind.
+    """
+
+    def __init__(self, histogram, timer):
+        self.timer = timer
+        self._children = {kind: histogram.labels(kind) for kind in ("query", "operation", "interaction")}
+
+    def __call__(self, kind):
+        child = self._children[kind]
+        started = self.timer()
+
+        def done(result):
+            child.observe(self.timer() - started)
+            return result
+
+        return done
+
+
 class ServerCollector:
     """
     Reads the running server's counters at scrape time.
-
-    @ivar logins: login outcome to count (filled by L{MetricsService}'s hook).
     """
 
     def __init__(self, server, meter, started_at):
         self.server = server
         self.meter = meter
         self.started_at = started_at
-        self.logins = collections.Counter()
 
     def collect(self):
         server = self.server
@@ -109,7 +123,7 @@ class ServerCollector:
             packets.add_metric([str(version), command], count)
         yield packets
         logins = CounterMetricFamily("iserverd_logins", "Login attempts by outcome.", labels=["outcome"])
-        for outcome, count in sorted(self.logins.items()):
+        for outcome, count in sorted(network.logins.items() if network is not None else ()):
             logins.add_metric([_label(outcome)], count)
         yield logins
         if network is None:
@@ -164,7 +178,7 @@ class MetricsResource(Resource):
 
 class MetricsService(service.Service):
     """
-    Installs the hooks and serves C{/metrics} while the server runs.
+    Sets the meter hooks and serves C{/metrics} while the server runs.
 
     @ivar registry: this server's own L{CollectorRegistry} (not the global one,
         so that several servers in one process do not mix).
@@ -194,6 +208,7 @@ class MetricsService(service.Service):
             ["kind"], buckets=DATABASE_BUCKETS, registry=self.registry,
         )
         self.meter = PacketMeter(self.handler_seconds, timer)
+        self.database_meter = DatabaseMeter(self.database_seconds, timer)
         self.collector = ServerCollector(server, self.meter, server.clock.seconds())
         self.registry.register(self.collector)
         self.port = None
@@ -233,55 +248,11 @@ class MetricsService(service.Service):
         protocol = self.server.protocol
         protocol.meter = self.meter
         self._undo.append(lambda: setattr(protocol, "meter", None))
-        network = self.server.network
-        if network is not None:
-            self._wrap(network, "login", self._count_login)
-        pool = getattr(self.server.storage, "pool", None)
-        if pool is not None:
-            for name, kind in POOL_METHODS.items():
-                self._wrap(pool, name, self._time_database(kind))
-
-    def _wrap(self, target, name, make):
-        """Shadow C{target.name} with C{make(original)} on the instance; undone at stop."""
-        original = getattr(target, name)
-        setattr(target, name, make(original))
-
-        def undo():
-            if name in vars(target):
-                delattr(target, name)
-
-        self._undo.append(undo)
+        storage = self.server.storage
+        if storage is not None and hasattr(storage, "meter"):
+            storage.meter = self.database_meter
+            self._undo.append(lambda: setattr(storage, "meter", None))
 
     def _uninstall(self):
         while self._undo:
             self._undo.pop()()
-
-    def _count_login(self, original):
-        logins = self.collector.logins
-
-        def login(*args, **kwargs):
-            def count(result):
-                logins[result[0]] += 1
-                return result
-
-            return original(*args, **kwargs).addCallback(count)
-
-        return login
-
-    def _time_database(self, kind):
-        child = self.database_seconds.labels(kind)
-        timer = self.timer
-
-        def wrap(original):
-            def timed(*args, **kwargs):
-                started = timer()
-
-                def observe(result):
-                    child.observe(timer() - started)
-                    return result
-
-                return original(*args, **kwargs).addBoth(observe)
-
-            return timed
-
-        return wrap

@@ -115,8 +115,8 @@ class ServerService(service.MultiService):
         here and handed to the objects that use it.
         """
         config, clock, send = self.config, self.clock, self.protocol.send
-        self.network = Network(self.storage, clock, config, send, self._check_password)
-        self.network.throttle = LoginThrottle.from_config(config)
+        self.network = Network(self.storage, clock, config, send, self._check_password,
+                               throttle=LoginThrottle.from_config(config))
         directory = PostgresDirectory(self.storage)
         departments = PostgresDepartments(self.storage)
         authorization = Authorization(self.network, directory)

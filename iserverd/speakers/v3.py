@@ -53,6 +53,10 @@ class V3Speaker:
     """
 
     version = v3.VERSION
+    # No session id: the handler spots a resent LOGON itself (v3.md 7.1).
+    session_ids = False
+    # Offline messages go out only on SYSMSG_REQ (v3.md 10.3).
+    offline_on_request = True
 
     def __init__(self, config):
         self.config = config

@@ -25,6 +25,8 @@ class V5Speaker:
     """
 
     version = v5.VERSION
+    session_ids = True
+    offline_on_request = False
 
     def __init__(self, config, rng=None):
         self.config = config

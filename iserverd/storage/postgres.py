@@ -167,7 +167,13 @@ def allocate_uin(cursor):
 class PostgresStorage:
     """
     @ivar pool: the txpostgres connection pool.
+    @ivar meter: L{None}, or C{meter(kind)} called as a database call starts
+        (C{kind} is "query", "operation" or "interaction"); it returns a
+        callable given the call's result (or failure) when it ends, which
+        returns it (metrics time calls with it).
     """
+
+    meter = None
 
     log = Logger()
 
@@ -210,13 +216,21 @@ class PostgresStorage:
     # connection fails them with DatabaseUnavailable.
 
     def run_query(self, sql, params=()):
-        return self.pool.runQuery(sql, params).addErrback(translate_errors)
+        return self._run("query", self.pool.runQuery, sql, params)
 
     def run_operation(self, sql, params=()):
-        return self.pool.runOperation(sql, params).addErrback(translate_errors)
+        return self._run("operation", self.pool.runOperation, sql, params)
 
     def run_interaction(self, fn, *args):
-        return self.pool.runInteraction(fn, *args).addErrback(translate_errors)
+        return self._run("interaction", self.pool.runInteraction, fn, *args)
+
+    def _run(self, kind, call, *args):
+        meter = self.meter
+        done = None if meter is None else meter(kind)
+        d = call(*args)
+        if done is not None:
+            d.addBoth(done)
+        return d.addErrback(translate_errors)
 
     # IUserStore
 
