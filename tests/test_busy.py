@@ -272,7 +272,7 @@ class LoopbackTests(unittest.TestCase):
 
     @defer.inlineCallbacks
     def setUp(self):
-        from tests.test_v5_loopback import PASSWORDS, start_server
+        from tests.support import PASSWORDS, start_server
 
         self.passwords = PASSWORDS
         # The server's clock is a task.Clock that this test never advances, so
@@ -282,14 +282,10 @@ class LoopbackTests(unittest.TestCase):
         )
         self.gate = self.server.protocol.gate
 
-    @defer.inlineCallbacks
     def online(self, uin, contacts):
-        c = yield connect(self, reactor, self.server.udp_port, uin, self.passwords[uin])
-        hello = yield c.login()
-        self.assertEqual(hello.command, v5.SRV_HELLO)
-        yield c.contact_list(contacts)
-        yield c.wait_command(v5.SRV_END_OFFLINE_MESSAGES)
-        return c
+        from tests import support
+
+        return support.v5_online(self, self.server, uin, self.passwords[uin], contacts)
 
     @defer.inlineCallbacks
     def test_busy_to_strangers_sessions_served(self):

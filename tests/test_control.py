@@ -15,16 +15,15 @@ import stat
 import sys
 import tempfile
 
-from twisted.internet import defer, reactor, threads, utils
+from twisted.internet import defer, threads, utils
 from twisted.trial import unittest
 
 from iserverd.admin import cli
 from iserverd.codec import v5
 from iserverd.services import control
 from iserverd.services.control import ControlError, ControlService
-from iserverd.testing.v5client import connect
 from tests import support
-from tests.test_v5_loopback import ALICE, BOB, CAROL, PASSWORDS, start_server
+from tests.support import ALICE, BOB, CAROL, PASSWORDS, start_server
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -62,15 +61,8 @@ class ControlTests(unittest.TestCase):
     def ask(self, message):
         return threads.deferToThread(control.request, self.path, message)
 
-    @defer.inlineCallbacks
     def online(self, uin, contacts=()):
-        c = yield connect(self, reactor, self.server.udp_port, uin, PASSWORDS[uin])
-        hello = yield c.login()
-        self.assertEqual(hello.command, v5.SRV_HELLO)
-        yield c.contact_list(contacts)
-        yield c.wait_command(v5.SRV_END_OFFLINE_MESSAGES)
-        yield c.keep_alive()
-        return c
+        return support.v5_online(self, self.server, uin, PASSWORDS[uin], contacts)
 
     @defer.inlineCallbacks
     def admin(self, *argv):

@@ -10,33 +10,16 @@ import subprocess
 import sys
 
 from psycopg2 import sql
-from twisted.internet import defer, reactor, task
+from twisted.internet import defer, reactor
 from twisted.trial import unittest
 
 from iserverd.codec import v5
 from iserverd.storage.passwords import hash_password
 from iserverd.testing.v5client import connect
 from tests import support
-from tests.test_v5_loopback import ALICE, BOB, CAROL, PASSWORDS, start_server
+from tests.support import ALICE, BOB, CAROL, PASSWORDS, start_server
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-@defer.inlineCallbacks
-def until(condition, timeout=20.0, step=0.1):
-    """Wait (on the real reactor) until C{condition()} holds; fail after C{timeout} s."""
-    waited = 0.0
-    while not condition():
-        if waited >= timeout:
-            raise AssertionError("condition not met within %s s" % (timeout,))
-        yield task.deferLater(reactor, step, lambda: None)
-        waited += step
-
-
-def database_name(dsn):
-    import psycopg2.extensions
-
-    return psycopg2.extensions.parse_dsn(dsn)["dbname"]
 
 
 class DatabaseOutageTests(unittest.TestCase):
@@ -47,7 +30,7 @@ class DatabaseOutageTests(unittest.TestCase):
     @defer.inlineCallbacks
     def setUp(self):
         self.server, self.clock, self.dsn = yield start_server(self)
-        self.name = database_name(self.dsn)
+        self.name = support.database_name(self.dsn)
         self.addCleanup(self.set_allowed, True)
 
     def set_allowed(self, allowed):
@@ -63,14 +46,8 @@ class DatabaseOutageTests(unittest.TestCase):
                 (self.name,),
             )
 
-    @defer.inlineCallbacks
     def online(self, uin, contacts=()):
-        c = yield connect(self, reactor, self.server.udp_port, uin, PASSWORDS[uin])
-        hello = yield c.login()
-        self.assertEqual(hello.command, v5.SRV_HELLO)
-        yield c.contact_list(contacts)
-        yield c.wait_command(v5.SRV_END_OFFLINE_MESSAGES)
-        return c
+        return support.v5_online(self, self.server, uin, PASSWORDS[uin], contacts)
 
     @defer.inlineCallbacks
     def test_outage_and_recovery(self):
@@ -83,7 +60,7 @@ class DatabaseOutageTests(unittest.TestCase):
         b = yield self.online(BOB, [ALICE])
         storage = self.server.storage
         self.set_allowed(False)
-        yield until(lambda: storage.pool_state()[1] == storage.pool_state()[0])
+        yield support.pool_down(storage)
 
         c = yield connect(self, reactor, self.server.udp_port, CAROL, PASSWORDS[CAROL])
         reply = yield c.login()
@@ -103,7 +80,7 @@ class DatabaseOutageTests(unittest.TestCase):
         )
 
         self.set_allowed(True)
-        yield until(lambda: storage.pool_state()[1] == 0)
+        yield support.pool_up(storage)
         # The client's retransmission (same SEQ1) is handled as new and stored.
         a.raw(v5.CMD_SEND_MESSAGE, v5.SendMessage(CAROL, 1, b"for carol").build(),
               seq1=stored_later.seq1, seq2=stored_later.seq2)
@@ -176,7 +153,7 @@ class RestartTests(unittest.TestCase):
         a, reply = yield self.wait_ready(port, ALICE, first)
         self.assertEqual(reply.command, v5.SRV_HELLO)
         yield a.message(BOB, b"kept across restarts")
-        yield until(lambda: support.query(dsn, "SELECT count(*) FROM online_users") == [(1,)])
+        yield support.until(lambda: support.query(dsn, "SELECT count(*) FROM online_users") == [(1,)])
         first.send_signal(signal.SIGTERM)
         # twistd ends by re-raising the signal it stopped for.
         self.assertIn(first.wait(30), (0, -signal.SIGTERM))
@@ -185,7 +162,7 @@ class RestartTests(unittest.TestCase):
         second = self.start(dsn, port)
         a, reply = yield self.wait_ready(port, ALICE, second)
         self.assertEqual(reply.command, v5.SRV_HELLO)
-        yield until(lambda: support.query(dsn, "SELECT count(*) FROM online_users") == [(1,)])
+        yield support.until(lambda: support.query(dsn, "SELECT count(*) FROM online_users") == [(1,)])
         second.send_signal(signal.SIGKILL)
         second.wait(30)
         self.assertEqual(support.query(dsn, "SELECT count(*) FROM online_users"), [(1,)])
@@ -193,13 +170,13 @@ class RestartTests(unittest.TestCase):
         third = self.start(dsn, port)
         b, reply = yield self.wait_ready(port, BOB, third)
         self.assertEqual(reply.command, v5.SRV_HELLO)
-        yield until(lambda: support.query(dsn, "SELECT uin FROM online_users") == [(BOB,)])
+        yield support.until(lambda: support.query(dsn, "SELECT uin FROM online_users") == [(BOB,)])
         yield b.contact_list([])
         got = yield b.wait_command(v5.SRV_OFFLINE_MESSAGE)
         self.assertEqual(v5.OfflineMessage.parse(got.data).text, b"kept across restarts")
         yield b.wait_command(v5.SRV_END_OFFLINE_MESSAGES)
         yield b.keep_alive()
-        yield until(lambda: support.query(dsn, "SELECT count(*) FROM offline_messages") == [(0,)])
+        yield support.until(lambda: support.query(dsn, "SELECT count(*) FROM offline_messages") == [(0,)])
 
 
 class MirrorRepairTests(unittest.TestCase):

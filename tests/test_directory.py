@@ -1,5 +1,7 @@
 """
-Tests for L{iserverd.storage.directory} against a real PostgreSQL.
+Tests for L{iserverd.storage.directory} against a real PostgreSQL, and the
+same contract for the in-memory directory of the fast tests
+(L{iserverd.testing.memory.MemoryDirectory}).
 """
 
 from twisted.internet import defer
@@ -17,19 +19,21 @@ from iserverd.storage.directory import (
 from iserverd.storage.interfaces import OnlineRow
 from iserverd.storage.passwords import verify_password
 from iserverd.storage.postgres import FIRST_FREE_UIN
+from iserverd.testing.memory import MemoryDirectory, MemoryStorage
 from tests import support
 
 
-class DirectoryTests(unittest.TestCase):
+class DirectoryContract:
     """
-    Account details, searches, registration, unregistration and grants.
+    What every L{IDirectory} does: account details, searches, registration,
+    unregistration and grants.  A test case mixing it in provides
+    C{open_stores()}, a Deferred firing with C{(storage, directory)} on one
+    empty database.
     """
 
     @defer.inlineCallbacks
     def setUp(self):
-        self.store = yield support.open_storage(self)
-        self.directory = PostgresDirectory(self.store)
-        self.dsn = self.store.dsn
+        self.store, self.directory = yield self.open_stores()
         people = [
             (20001, "alice", "Alice", "Liddell", "alice@example.org"),
             (20002, "bob", "Robert", "Smith", "Bob@Example.org"),
@@ -49,7 +53,7 @@ class DirectoryTests(unittest.TestCase):
         return self.uins(results), more
 
     def test_provides(self):
-        """The PostgreSQL directory provides the whole interface."""
+        """The directory provides the whole interface."""
         self.assertTrue(verifyObject(IDirectory, self.directory))
 
     @defer.inlineCallbacks
@@ -187,6 +191,95 @@ class DirectoryTests(unittest.TestCase):
         self.assertEqual((yield self.find(online_only=True)), ([20002], False))
 
     @defer.inlineCallbacks
+    def test_unregister_exact_password(self):
+        """Unregister needs the exact password; a LIKE pattern or another case does not match."""
+        for wrong in (b"%", b"pw%", b"PW20001", b"pw2000_", b""):
+            self.assertFalse((yield self.directory.unregister(20001, wrong)), wrong)
+        self.assertIsNotNone((yield self.store.get_account(20001)))
+        self.assertTrue((yield self.directory.unregister(20001, b"pw20001")))
+        self.assertIsNone((yield self.store.get_account(20001)))
+        self.assertFalse((yield self.directory.unregister(20001, b"pw20001")))
+
+    @defer.inlineCallbacks
+    def test_authorization(self):
+        """Contacts requiring authorization are withheld until they grant it, per owner."""
+        yield self.directory.update_info(20002, {"auth_required": True})
+        yield self.directory.update_info(20003, {"auth_required": True})
+        withheld = yield self.directory.withheld_contacts(20001, [20002, 20003, 20004, 99999])
+        self.assertEqual(withheld, {20002, 20003})
+        self.assertTrue((yield self.directory.grant_authorization(20002, 20001)))
+        self.assertTrue((yield self.directory.grant_authorization(20002, 20001)))  # again: no change
+        self.assertEqual((yield self.directory.withheld_contacts(20001, [20002, 20003])), {20003})
+        self.assertEqual((yield self.directory.withheld_contacts(20004, [20002])), {20002})
+        self.assertEqual((yield self.directory.withheld_contacts(20001, [])), set())
+
+    @defer.inlineCallbacks
+    def test_register_contract(self):
+        """Registration takes the next free UIN and makes a login with the password possible."""
+        uin = yield self.directory.register(b"secret", "new@example.org")
+        self.assertEqual(uin, 20006)
+        account = yield self.store.get_account(uin)
+        self.assertTrue(verify_password(b"secret", account.password_hash))
+        info = yield self.directory.get_info(uin)
+        self.assertEqual((info.email, info.email2), ("new@example.org", "new@example.org"))
+
+    @defer.inlineCallbacks
+    def test_queue_approve_reject(self):
+        """Queued registrations are listed until approved (once) or rejected."""
+        first = yield self.directory.queue_registration(b"secret", "q@example.org", "192.0.2.7")
+        second = yield self.directory.queue_registration(None, "v3@example.org", "192.0.2.8", {"nick": "form"})
+        requests = yield self.directory.registration_requests()
+        self.assertEqual([(r.id, r.email, r.ip, r.has_password, r.info) for r in requests],
+                         [(first, "q@example.org", "192.0.2.7", True, {}),
+                          (second, "v3@example.org", "192.0.2.8", False, {"nick": "form"})])
+        uin = yield self.directory.approve_registration(first)
+        self.assertTrue(verify_password(b"secret", (yield self.store.get_account(uin)).password_hash))
+        self.assertIsNone((yield self.directory.approve_registration(first)))
+        self.assertTrue((yield self.directory.reject_registration(second)))
+        self.assertFalse((yield self.directory.reject_registration(second)))
+        self.assertEqual((yield self.directory.pending_registrations()), [])
+
+    @defer.inlineCallbacks
+    def test_grants_unknown_and_deleted(self):
+        """A grant needs both accounts; a deleted account's grants are gone with it."""
+        self.assertFalse((yield self.directory.grant_authorization(20002, 99999)))
+        yield self.directory.update_info(20001, {"auth_required": True})
+        yield self.directory.grant_authorization(20001, 20002)
+        yield self.store.delete_user(20002)
+        yield self.store.create_user(20002, b"pw")
+        self.assertEqual((yield self.directory.withheld_contacts(20002, [20001])), {20001})
+
+    @defer.inlineCallbacks
+    def test_search_field(self):
+        """A v3 search compares one field, text without case and with the mode's true meaning."""
+        cases = [
+            (("nick", "begins with", "BOB"), [20002, 20003]),
+            (("last", "ends with", "SMITH"), [20002, 20004]),
+            (("last", "contains", "mith"), [20002, 20003, 20004]),
+            (("nick", "is", "carol%"), [20005]),
+            (("nick", "contains", "_"), [20004]),
+            (("uin", "is", 20003), [20003]),
+            (("uin", "is", "20003"), []),
+            (("nick", "sounds like", "bob"), []),
+            (("nick", "is", ""), []),
+        ]
+        for (field, mode, value), expected in cases:
+            results, more = yield self.directory.search_field(field, mode, value, 10)
+            self.assertEqual((self.uins(results), more), (expected, False), (field, mode, value))
+
+
+class DirectoryTests(DirectoryContract, unittest.TestCase):
+    """
+    The PostgreSQL directory; what SQL alone can show is checked here.
+    """
+
+    @defer.inlineCallbacks
+    def open_stores(self):
+        store = yield support.open_storage(self)
+        self.dsn = store.dsn
+        return store, PostgresDirectory(store)
+
+    @defer.inlineCallbacks
     def test_register(self):
         """Registration takes the next free UIN, sets both e-mails and 'must change password'."""
         uin = yield self.directory.register(b"secret", "new@example.org")
@@ -219,29 +312,6 @@ class DirectoryTests(unittest.TestCase):
         self.assertEqual((yield self.directory.pending_registrations()), [])
 
     @defer.inlineCallbacks
-    def test_unregister_exact_password(self):
-        """Unregister needs the exact password; a LIKE pattern or another case does not match."""
-        for wrong in (b"%", b"pw%", b"PW20001", b"pw2000_", b""):
-            self.assertFalse((yield self.directory.unregister(20001, wrong)), wrong)
-        self.assertIsNotNone((yield self.store.get_account(20001)))
-        self.assertTrue((yield self.directory.unregister(20001, b"pw20001")))
-        self.assertIsNone((yield self.store.get_account(20001)))
-        self.assertFalse((yield self.directory.unregister(20001, b"pw20001")))
-
-    @defer.inlineCallbacks
-    def test_authorization(self):
-        """Contacts requiring authorization are withheld until they grant it, per owner."""
-        yield self.directory.update_info(20002, {"auth_required": True})
-        yield self.directory.update_info(20003, {"auth_required": True})
-        withheld = yield self.directory.withheld_contacts(20001, [20002, 20003, 20004, 99999])
-        self.assertEqual(withheld, {20002, 20003})
-        self.assertTrue((yield self.directory.grant_authorization(20002, 20001)))
-        self.assertTrue((yield self.directory.grant_authorization(20002, 20001)))  # again: no change
-        self.assertEqual((yield self.directory.withheld_contacts(20001, [20002, 20003])), {20003})
-        self.assertEqual((yield self.directory.withheld_contacts(20004, [20002])), {20002})
-        self.assertEqual((yield self.directory.withheld_contacts(20001, [])), set())
-
-    @defer.inlineCallbacks
     def test_grant_unknown(self):
         """A grant to or from an unknown UIN is not recorded."""
         self.assertFalse((yield self.directory.grant_authorization(20002, 99999)))
@@ -255,3 +325,13 @@ class DirectoryTests(unittest.TestCase):
         yield self.directory.grant_authorization(20003, 20002)
         yield self.store.delete_user(20002)
         self.assertEqual(support.query(self.dsn, "SELECT count(*) FROM authorizations"), [(0,)])
+
+
+class MemoryDirectoryTests(DirectoryContract, unittest.TestCase):
+    """
+    The in-memory directory of the fast tests keeps the same contract.
+    """
+
+    def open_stores(self):
+        storage = MemoryStorage()
+        return defer.succeed((storage, MemoryDirectory(storage)))

@@ -12,7 +12,7 @@ from twisted.trial import unittest
 
 from iserverd.codec import v3, v5
 from iserverd.testing.v5client import connect
-from tests.test_v5_loopback import ALICE, BOB, PASSWORDS, start_server
+from tests.support import ALICE, BOB, PASSWORDS, start_server
 
 V5_COMMANDS = sorted(v5.CLIENT_COMMAND_NAMES)
 V3_COMMANDS = sorted(v3.CLIENT_COMMAND_NAMES)

@@ -8,7 +8,8 @@ from twisted.trial import unittest
 from iserverd.codec import v5
 from iserverd.testing.v5client import connect
 from tests import support
-from tests.test_v5_loopback import ALICE, BOB, CAROL, LoopbackMixin
+from tests.support import ALICE, BOB, CAROL
+from tests.test_v5_loopback import LoopbackMixin
 
 
 class HostileClientTests(LoopbackMixin, unittest.TestCase):

@@ -7,9 +7,9 @@ from twisted.internet import defer, reactor
 from twisted.trial import unittest
 
 from iserverd.codec import v3, v5
-from iserverd.testing import v3client, v5client
+from iserverd.testing import v3client
 from tests import support
-from tests.test_v5_loopback import ALICE, BOB, CAROL, PASSWORDS, start_server
+from tests.support import ALICE, BOB, CAROL, PASSWORDS, start_server
 
 
 class InteropTests(unittest.TestCase):
@@ -21,28 +21,11 @@ class InteropTests(unittest.TestCase):
     def setUp(self):
         self.server, self.clock, self.dsn = yield start_server(self)
 
-    @defer.inlineCallbacks
     def v3_online(self, uin, contacts=(), status=0):
-        c = yield v3client.connect(self, reactor, self.server.udp_port, uin, PASSWORDS[uin])
-        hello = yield c.login(status=status)
-        self.assertEqual(hello.command, v3.SRV_HELLO)
-        yield c.offline_request()
-        yield c.wait_command(v3.SRV_SYSMSG_DONE)
-        yield c.contact_list(contacts)
-        yield c.wait_command(v3.SRV_LIST_DONE)
-        yield c.ping()
-        return c
+        return support.v3_online(self, self.server, uin, PASSWORDS[uin], contacts, status)
 
-    @defer.inlineCallbacks
     def v5_online(self, uin, contacts=(), status=0):
-        c = yield v5client.connect(self, reactor, self.server.udp_port, uin, PASSWORDS[uin])
-        hello = yield c.login(status=status)
-        self.assertEqual(hello.command, v5.SRV_HELLO)
-        yield c.contact_list(contacts)
-        yield c.wait_command(v5.SRV_CONTACT_LIST_DONE)
-        yield c.wait_command(v5.SRV_END_OFFLINE_MESSAGES)
-        yield c.keep_alive()
-        return c
+        return support.v5_online(self, self.server, uin, PASSWORDS[uin], contacts, status)
 
     @defer.inlineCallbacks
     def test_presence_both_ways(self):

@@ -13,7 +13,7 @@ from iserverd import tap
 from iserverd.codec import v5
 from iserverd.services.metrics import MetricsService, PacketMeter
 from iserverd.testing.v5client import connect
-from tests.test_v5_loopback import ALICE, BOB, PASSWORDS, start_server
+from tests.support import ALICE, BOB, PASSWORDS, start_server
 
 LOGIN = "0x%04x" % v5.CMD_LOGIN
 

@@ -1,5 +1,7 @@
 """
-Tests for L{iserverd.storage.postgres} against a real PostgreSQL.
+Tests for L{iserverd.storage.postgres} against a real PostgreSQL, and the
+same contract for the in-memory store of the fast tests
+(L{iserverd.testing.memory.MemoryStorage}).
 """
 
 from datetime import datetime, timezone
@@ -11,6 +13,7 @@ from zope.interface.verify import verifyObject
 from iserverd.storage.interfaces import (
     LIST_CONTACT,
     LIST_INVISIBLE,
+    DatabaseUnavailable,
     DuplicateUIN,
     IStorage,
     NoSuchUser,
@@ -18,17 +21,15 @@ from iserverd.storage.interfaces import (
 )
 from iserverd.storage.passwords import verify_password
 from iserverd.storage.postgres import FIRST_FREE_UIN
+from iserverd.testing.memory import MemoryStorage
 from tests import support
 
 
-class StorageTests(unittest.TestCase):
+class StorageContract:
     """
-    The PostgreSQL store keeps accounts, sessions, lists and messages.
+    What every L{IStorage} does: keep accounts, sessions, lists and messages.
+    A test case mixing it in sets C{self.store} in C{setUp}.
     """
-
-    @defer.inlineCallbacks
-    def setUp(self):
-        self.store = yield support.open_storage(self)
 
     def test_provides(self):
         """The store provides the whole storage interface."""
@@ -124,6 +125,43 @@ class StorageTests(unittest.TestCase):
         self.assertEqual([m.id for m in pending], [second])
 
     @defer.inlineCallbacks
+    def test_sync_online_rows(self):
+        """sync_online keeps the given rows of existing accounts only; an empty list clears the table."""
+        for uin in (1001, 1002):
+            yield self.store.create_user(uin, b"pw")
+        yield self.store.add_online(OnlineRow(1001, "127.0.0.1", 5000, 5))
+        yield self.store.sync_online([OnlineRow(1002, "127.0.0.2", 6000, 3, status=1), OnlineRow(4242, "127.0.0.3", 1, 5)])
+        self.assertEqual((yield self.store.count_online()), 1)
+        yield self.store.sync_online([])
+        self.assertEqual((yield self.store.count_online()), 0)
+
+    @defer.inlineCallbacks
+    def test_deleted_account_leaves_nothing(self):
+        """Deleting an account deletes its online row, lists and messages; no row is added for it after."""
+        yield self.store.create_user(1001, b"pw")
+        yield self.store.add_online(OnlineRow(1001, "127.0.0.1", 5000, 5))
+        yield self.store.add_to_list(1001, LIST_CONTACT, [2002])
+        yield self.store.store_message(1001, 2002, datetime(2026, 1, 2, tzinfo=timezone.utc), 1, b"x")
+        yield self.store.delete_user(1001)
+        self.assertEqual((yield self.store.count_online()), 0)
+        self.assertEqual((yield self.store.get_list(1001, LIST_CONTACT)), [])
+        self.assertEqual((yield self.store.pending_messages(1001)), [])
+        yield self.store.add_online(OnlineRow(1001, "127.0.0.1", 5000, 5))
+        yield self.store.add_to_list(1001, LIST_CONTACT, [2002])
+        self.assertEqual((yield self.store.count_online()), 0)
+        self.assertEqual((yield self.store.get_list(1001, LIST_CONTACT)), [])
+
+
+class StorageTests(StorageContract, unittest.TestCase):
+    """
+    The PostgreSQL store keeps accounts, sessions, lists and messages.
+    """
+
+    @defer.inlineCallbacks
+    def setUp(self):
+        self.store = yield support.open_storage(self)
+
+    @defer.inlineCallbacks
     def test_sync_online(self):
         """sync_online leaves exactly the given rows, skipping deleted accounts; an empty list clears it."""
         for uin in (1001, 1002):
@@ -134,3 +172,19 @@ class StorageTests(unittest.TestCase):
                          [(1002, "127.0.0.2", 6000, 3, 1)])
         yield self.store.sync_online([])
         self.assertEqual((yield self.store.count_online()), 0)
+
+
+class MemoryStorageTests(StorageContract, unittest.TestCase):
+    """
+    The in-memory store of the fast tests keeps the same contract.
+    """
+
+    def setUp(self):
+        self.store = MemoryStorage()
+
+    def test_unavailable(self):
+        """Switched off, every call fails with DatabaseUnavailable and changes nothing."""
+        self.store.unavailable = True
+        self.failureResultOf(self.store.create_user(1001, b"pw"), DatabaseUnavailable)
+        self.store.unavailable = False
+        self.assertIsNone(self.successResultOf(self.store.get_account(1001)))

@@ -146,7 +146,7 @@ class LoopbackTests(unittest.TestCase):
 
     @defer.inlineCallbacks
     def setUp(self):
-        from tests.test_v5_loopback import PASSWORDS, start_server
+        from tests.support import PASSWORDS, start_server
 
         self.passwords = PASSWORDS
         self.server, self.clock, self.dsn = yield start_server(

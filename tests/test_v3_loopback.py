@@ -16,8 +16,7 @@ from iserverd.codec import v3, v5
 from iserverd.testing import v5client
 from iserverd.testing.v3client import connect
 from tests import support
-from tests.test_db_faults import database_name, until
-from tests.test_v5_loopback import ALICE, BOB, CAROL, PASSWORDS, advance, start_server
+from tests.support import ALICE, BOB, CAROL, PASSWORDS, advance, start_server
 
 DAVE = 10004
 
@@ -41,18 +40,9 @@ class V3Base(unittest.TestCase):
                           PASSWORDS.get(uin, b"x") if password is None else password)
         return c
 
-    @defer.inlineCallbacks
     def online(self, uin, contacts=(), status=0):
         """A logged-in client that asked for its offline messages and sent its contact list."""
-        c = yield self.client(uin)
-        hello = yield c.login(status=status)
-        self.assertEqual(hello.command, v3.SRV_HELLO)
-        yield c.offline_request()
-        yield c.wait_command(v3.SRV_SYSMSG_DONE)
-        yield c.contact_list(contacts)
-        yield c.wait_command(v3.SRV_LIST_DONE)
-        yield c.ping()
-        return c
+        return support.v3_online(self, self.server, uin, PASSWORDS.get(uin, b"x"), contacts, status)
 
     @defer.inlineCallbacks
     def settle(self, *clients):
@@ -724,7 +714,7 @@ class DatabaseOutageTests(V3Base):
 
     def set_allowed(self, allowed):
         cluster = support.cluster()
-        name = database_name(self.dsn)
+        name = support.database_name(self.dsn)
         cluster.execute(
             sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS " + ("true" if allowed else "false")).format(
                 sql.Identifier(name)
@@ -745,7 +735,7 @@ class DatabaseOutageTests(V3Base):
         storage = self.server.storage
         self.addCleanup(self.set_allowed, True)
         self.set_allowed(False)
-        yield until(lambda: storage.pool_state()[1] == storage.pool_state()[0])
+        yield support.pool_down(storage)
 
         c = yield self.client(CAROL)
         reply = yield c.login()
@@ -758,7 +748,7 @@ class DatabaseOutageTests(V3Base):
         self.assertFalse([p for p in a.of(v3.SRV_ACK) if p.seq1 == sent.seq1])
 
         self.set_allowed(True)
-        yield until(lambda: storage.pool_state()[1] == 0)
+        yield support.pool_up(storage)
         a.raw(v3.CMD_THRU_SERVER, v3.Message(CAROL, 1, b"for carol").build(), seq1=sent.seq1, seq2=sent.seq2)
         yield a.wait_for(lambda p: p.command == v3.SRV_ACK and p.seq1 == sent.seq1)
         rows = support.query(self.dsn, "SELECT to_uin, body FROM offline_messages")

@@ -14,11 +14,9 @@ from iserverd.codec import v3, v5
 from iserverd.codec import v5_meta as meta
 from iserverd.core.guards import REGISTRATION_INTERVAL
 from iserverd.storage.directory import field_search_sql
-from iserverd.testing import v5client
 from iserverd.testing.v3client import connect
 from tests import support
-from tests.test_db_faults import database_name, until
-from tests.test_v5_loopback import ALICE, BOB, CAROL, PASSWORDS, advance, start_server
+from tests.support import ALICE, BOB, CAROL, PASSWORDS, advance, start_server
 
 h = bytes.fromhex
 INFO_REPLIES = [v3.SRV_INFO_BASIC, v3.SRV_INFO_HOME, v3.SRV_INFO_HOME_PAGE, v3.SRV_INFO_WORK,
@@ -61,30 +59,13 @@ class V3MetaBase(unittest.TestCase):
                           self.passwords.get(uin, b"") if password is None else password)
         return c
 
-    @defer.inlineCallbacks
     def online(self, uin, contacts=(), status=0):
         """A logged-in v3 client that asked for its offline messages and sent its contact list."""
-        c = yield self.client(uin)
-        hello = yield c.login(status=status)
-        self.assertEqual(hello.command, v3.SRV_HELLO)
-        yield c.offline_request()
-        yield c.wait_command(v3.SRV_SYSMSG_DONE)
-        yield c.contact_list(contacts)
-        yield c.wait_command(v3.SRV_LIST_DONE)
-        yield c.ping()
-        return c
+        return support.v3_online(self, self.server, uin, self.passwords.get(uin, b""), contacts, status)
 
-    @defer.inlineCallbacks
     def online5(self, uin, contacts=()):
         """A logged-in v5 client that has uploaded its contact list."""
-        c = yield v5client.connect(self, reactor, self.server.udp_port, uin, self.passwords[uin])
-        hello = yield c.login()
-        self.assertEqual(hello.command, v5.SRV_HELLO)
-        yield c.contact_list(contacts)
-        yield c.wait_command(v5.SRV_CONTACT_LIST_DONE)
-        yield c.wait_command(v5.SRV_END_OFFLINE_MESSAGES)
-        yield c.keep_alive()
-        return c
+        return support.v5_online(self, self.server, uin, self.passwords[uin], contacts)
 
     @defer.inlineCallbacks
     def ok(self, client, command, body, reply):
@@ -558,7 +539,7 @@ class OutageTests(V3MetaBase):
     """
 
     def set_allowed(self, allowed):
-        name = database_name(self.dsn)
+        name = support.database_name(self.dsn)
         cluster = support.cluster()
         cluster.execute(sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS " + ("true" if allowed else "false"))
                         .format(sql.Identifier(name)))
@@ -573,13 +554,13 @@ class OutageTests(V3MetaBase):
         storage = self.server.storage
         self.addCleanup(self.set_allowed, True)
         self.set_allowed(False)
-        yield until(lambda: storage.pool_state()[1] == storage.pool_state()[0])
+        yield support.pool_down(storage)
         b.seq += 1
         sent = b.raw(v3.CMD_SET_NOTES, v3.Text(b"written later").build())
         yield b.ping()
         self.assertFalse([p for p in b.of(v3.SRV_ACK) if p.seq1 == sent.seq1])
         self.set_allowed(True)
-        yield until(lambda: storage.pool_state()[1] == 0)
+        yield support.pool_up(storage)
         b.raw(v3.CMD_SET_NOTES, sent.data, seq1=sent.seq1, seq2=sent.seq2)
         yield b.wait_for(lambda p: p.command == v3.SRV_ACK and p.seq1 == sent.seq1)
         yield b.wait_for(lambda p: p.command == v3.SRV_SET_NOTES_OK and p.seq2 == sent.seq2)

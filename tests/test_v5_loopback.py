@@ -8,44 +8,10 @@ import random
 from twisted.internet import defer, reactor, task
 from twisted.trial import unittest
 
-from iserverd import config
 from iserverd.codec import v5
-from iserverd.services.server import ServerService
 from tests import support
+from tests.support import ALICE, BOB, CAROL, PASSWORDS, advance, start_server  # noqa: F401
 from iserverd.testing.v5client import connect
-
-ALICE, BOB, CAROL = 10001, 10002, 10003
-PASSWORDS = {ALICE: b"wonder", BOB: b"builder", CAROL: b"singer"}
-
-
-def advance(clock, seconds):
-    """Advance the event processor's clock one tick at a time."""
-    for _ in range(int(seconds)):
-        clock.advance(1)
-
-
-@defer.inlineCallbacks
-def start_server(testcase, **settings):
-    """A server on a fresh database with three accounts, stopped after the test."""
-    dsn = support.fresh_database(testcase)
-    defaults = dict(database=dsn, port=0, interface="127.0.0.1", db_pool_size=2,
-                    webpager_socket=support.socket_path(testcase, "wwp.sock"),
-                    control_socket=support.socket_path(testcase, "control.sock"),
-                    # The test clock does not move, so the busy gate's buckets never refill
-                    # and the login throttle never forgives; every test client is on
-                    # 127.0.0.1, so budgets are generous unless a test sets its own.
-                    overload_burst=10**6, overload_source_burst=10**6,
-                    login_free_failures=10**6, login_lockout_failures=10**6)
-    cfg = config.load(None, dict(defaults, **settings))
-    clock = task.Clock()
-    server = ServerService(cfg, reactor, clock=clock)
-    server.startService()
-    testcase.addCleanup(server.stopService)
-    yield server.ready
-    for uin, password in PASSWORDS.items():
-        yield server.storage.create_user(uin, password, "nick%d" % uin, "First", "Last", "%d@example.org" % uin)
-    return server, clock, dsn
-
 
 class LoopbackMixin:
     """
@@ -62,17 +28,9 @@ class LoopbackMixin:
                           PASSWORDS[uin] if password is None else password, **kw)
         return c
 
-    @defer.inlineCallbacks
     def online(self, uin, contacts=(), status=0):
         """A logged-in client that has uploaded its contact list."""
-        c = yield self.client(uin)
-        hello = yield c.login(status=status)
-        self.assertEqual(hello.command, v5.SRV_HELLO)
-        yield c.contact_list(contacts)
-        yield c.wait_command(v5.SRV_CONTACT_LIST_DONE)
-        yield c.wait_command(v5.SRV_END_OFFLINE_MESSAGES)
-        yield c.keep_alive()
-        return c
+        return support.v5_online(self, self.server, uin, PASSWORDS[uin], contacts, status)
 
 
 class V5Tests(LoopbackMixin, unittest.TestCase):

@@ -13,8 +13,7 @@ from iserverd.codec.wire import lnts
 from iserverd.core.guards import REGISTRATION_INTERVAL
 from iserverd.testing.v5client import connect
 from tests import support
-from tests.test_db_faults import database_name, until
-from tests.test_v5_loopback import ALICE, BOB, CAROL, PASSWORDS, advance, start_server
+from tests.support import ALICE, BOB, CAROL, PASSWORDS, advance, start_server
 
 h = bytes.fromhex
 MALLORY = 10004
@@ -48,17 +47,9 @@ class MetaTestCase(unittest.TestCase):
                           self.passwords.get(uin) if password is None else password, **kw)
         return c
 
-    @defer.inlineCallbacks
     def online(self, uin, contacts=(), status=0, **kw):
         """A logged-in client that has uploaded its contact list."""
-        c = yield self.client(uin, **kw)
-        hello = yield c.login(status=status)
-        self.assertEqual(hello.command, v5.SRV_HELLO)
-        yield c.contact_list(contacts)
-        yield c.wait_command(v5.SRV_CONTACT_LIST_DONE)
-        yield c.wait_command(v5.SRV_END_OFFLINE_MESSAGES)
-        yield c.keep_alive()
-        return c
+        return support.v5_online(self, self.server, uin, self.passwords.get(uin), contacts, status, **kw)
 
     def db(self, statement, params=None):
         return support.query(self.dsn, statement, params)
@@ -656,7 +647,7 @@ class OutageTests(MetaTestCase):
     """
 
     def set_allowed(self, allowed):
-        name = database_name(self.dsn)
+        name = support.database_name(self.dsn)
         cluster = support.cluster()
         cluster.execute(sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS " + ("true" if allowed else "false"))
                         .format(sql.Identifier(name)))
@@ -671,7 +662,7 @@ class OutageTests(MetaTestCase):
         storage = self.server.storage
         self.addCleanup(self.set_allowed, True)
         self.set_allowed(False)
-        yield until(lambda: storage.pool_state()[1] == storage.pool_state()[0])
+        yield support.pool_down(storage)
         request = meta.SetAbout(meta.SET_ABOUT, b"written later")
         b.seq1 += 1
         b.seq2 += 1
@@ -680,7 +671,7 @@ class OutageTests(MetaTestCase):
         self.assertFalse([p for p in b.of(v5.SRV_ACK) if p.seq1 == sent.seq1])
         self.assertEqual(b.of(v5.SRV_META_USER), [])
         self.set_allowed(True)
-        yield until(lambda: storage.pool_state()[1] == 0)
+        yield support.pool_up(storage)
         b.raw(v5.CMD_META_USER, v5.MetaRequest(meta.SET_ABOUT, request.build()).build(),
               seq1=sent.seq1, seq2=sent.seq2)
         yield b.wait_for(lambda p: p.command == v5.SRV_ACK and p.seq1 == sent.seq1)

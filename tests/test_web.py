@@ -21,7 +21,7 @@ from iserverd.codec import v5
 from iserverd.web import indicator
 from iserverd.web.resources import WebService, client_address, duration
 from tests import support
-from tests.test_v5_loopback import ALICE, BOB, CAROL, start_server
+from tests.support import ALICE, BOB, CAROL, start_server
 from tests.test_webpager import online
 
 FORM = {"uin": "10002", "name": "Alice", "email": "alice@example.org", "msg": "Hi\r\nthere"}

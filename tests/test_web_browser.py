@@ -19,7 +19,7 @@ from twisted.trial import unittest
 from twisted.web.static import Data
 
 from iserverd.codec import v5
-from tests.test_v5_loopback import BOB
+from tests.support import BOB
 from tests.test_web import start_web
 from tests.test_webpager import online
 

@@ -19,7 +19,7 @@ from iserverd.services.server import ServerService
 from iserverd.services.webpager import WebpagerService, WebpagerSocketError
 from iserverd.testing.v5client import connect
 from tests import support
-from tests.test_v5_loopback import ALICE, BOB, PASSWORDS, start_server
+from tests.support import ALICE, BOB, PASSWORDS, start_server
 
 WAIT = 5.0
 
@@ -69,15 +69,9 @@ def short_tempdir(testcase):
     return folder
 
 
-@defer.inlineCallbacks
 def online(testcase, server, uin):
     """A v5 client logged in with an empty contact list, offline messages done."""
-    client = yield connect(testcase, reactor, server.udp_port, uin, PASSWORDS[uin])
-    hello = yield client.login()
-    testcase.assertEqual(hello.command, v5.SRV_HELLO)
-    yield client.contact_list([])
-    yield client.wait_command(v5.SRV_END_OFFLINE_MESSAGES)
-    return client
+    return support.v5_online(testcase, server, uin, PASSWORDS[uin])
 
 
 def send(path, datagram):

@@ -11,7 +11,7 @@ from twisted.trial import unittest
 
 from iserverd.admin import webpager
 from iserverd.codec import v5, wwp
-from tests.test_v5_loopback import BOB, start_server
+from tests.support import BOB, start_server
 from tests.test_webpager import LogWaiter, online, short_tempdir
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -51,6 +51,22 @@ def enlarge_buffers(sock, size):
                 continue
 
 
+def protocol_handlers(network, send, config, accounts, directory, departments, clock):
+    """
+    The handler of each protocol version on one network, with its speaker and
+    the authorization check they share.
+
+    @param accounts: the L{iserverd.storage.interfaces.IStorage}.
+    @return: protocol version to handler, for L{ICQProtocol.handlers}.
+    """
+    authorization = Authorization(network, directory)
+    return {
+        v5.VERSION: V5Handler(network, send, config, V5Speaker(config), directory, authorization, accounts),
+        v3.VERSION: V3Handler(network, send, config, V3Speaker(config), departments, directory, authorization,
+                              accounts, clock=clock),
+    }
+
+
 class ServerService(service.MultiService):
     """
     @ivar ready: a Deferred that fires with C{self} once the server is serving,
@@ -117,19 +133,13 @@ class ServerService(service.MultiService):
         config, clock, send = self.config, self.clock, self.protocol.send
         self.network = Network(self.storage, clock, config, send, self._check_password,
                                throttle=LoginThrottle.from_config(config))
-        directory = PostgresDirectory(self.storage)
-        departments = PostgresDepartments(self.storage)
-        authorization = Authorization(self.network, directory)
         gate = BusyGate(config, clock, self.network.sessions.get, send)
         gate.setServiceParent(self)
         self.protocol.gate = gate
-        self.protocol.handlers[v5.VERSION] = V5Handler(
-            self.network, send, config, V5Speaker(config), directory, authorization, self.storage,
-        )
-        self.protocol.handlers[v3.VERSION] = V3Handler(
-            self.network, send, config, V3Speaker(config), departments, directory, authorization,
-            self.storage, clock=clock,
-        )
+        self.protocol.handlers.update(protocol_handlers(
+            self.network, send, config, self.storage, PostgresDirectory(self.storage),
+            PostgresDepartments(self.storage), clock,
+        ))
         EventProcessor(self.network, clock).setServiceParent(self)
         WebpagerService(self.network, config, self.reactor, clock=clock).setServiceParent(self)
         if config.http_port:

@@ -45,7 +45,9 @@ class _Reconnector(reconnection.DeadConnectionDetector):
 
     log = Logger()
 
-    def __init__(self, reactor):
+    def __init__(self, reactor, changed=lambda: None):
+        """@param changed: called whenever the connection is found dead or is back."""
+        self.changed = changed
         reconnection.DeadConnectionDetector.__init__(
             self,
             reconnectionIterator=lambda: retrying.simpleBackoffIterator(
@@ -64,11 +66,14 @@ class _Reconnector(reconnection.DeadConnectionDetector):
         call.reactor = self.reactor
         self._attempt = call.start(self.reconnectionIterator())
         self._attempt.addCallbacks(self._recovered, lambda f: None)
+        self.changed()
 
     def _recovered(self, _):
         self._attempt = None
         self.log.info("database connection restored")
-        return self.connectionRecovered()
+        d = self.connectionRecovered()
+        self.changed()
+        return d
 
     def stop(self):
         self.stopped = True
@@ -120,10 +125,19 @@ class _Pool(txpostgres.ConnectionPool):
     def __init__(self, reactor, dsn, size):
         self.reactor = reactor
         self.detectors = []
+        self.watchers = []  # (condition, Deferred) pairs of when_pool calls
         txpostgres.ConnectionPool.__init__(self, None, dsn, min=size)
 
+    def changed(self):
+        waiting, self.watchers = self.watchers, []
+        for condition, d in waiting:
+            if condition():
+                d.callback(None)
+            else:
+                self.watchers.append((condition, d))
+
     def connectionFactory(self, reactor, cooperator):
-        detector = _Reconnector(reactor)
+        detector = _Reconnector(reactor, self.changed)
         self.detectors.append(detector)
         return _Connection(reactor, cooperator, detector=detector)
 
@@ -210,6 +224,19 @@ class PostgresStorage:
         """@return: C{(connections, dead)}: the pool's size and how many are reconnecting."""
         dead = sum(1 for d in self.pool.detectors if d.connectionIsDead)
         return len(self.pool.detectors), dead
+
+    def when_pool(self, condition):
+        """
+        @param condition: C{condition(connections, dead)}, of L{pool_state}.
+        @return: a Deferred firing as soon as the condition holds: at once,
+            or when a connection is found dead or is back.
+        """
+        test = lambda: condition(*self.pool_state())  # noqa: E731
+        if test():
+            return defer.succeed(None)
+        d = defer.Deferred()
+        self.pool.watchers.append((test, d))
+        return d
 
     # The three ways into the pool, for this module and the other stores
     # (directory, departments) that share the connections; a lost
