@@ -29,6 +29,7 @@ class ISpeaker(Interface):
     timeout = Attribute("Seconds between resends of a reliable packet.")
     retries = Attribute("Resends before a reliable packet is given up.")
     ping_time = Attribute("Seconds a client stays online without a keep-alive.")
+    enabled = Attribute("Whether the administrator lets clients of this protocol log in.")
     session_ids = Attribute(
         "Whether the protocol's logins carry a session id, so that a login from the online session's"
         " own address and session id is a resend of it (the network answers it as a repeat)."

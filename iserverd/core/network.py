@@ -161,7 +161,8 @@ class Network:
         """
         Check a login and, when it succeeds, bring the user online.
 
-        The protocol's own rules come with its speaker: whether a LOGIN from
+        The protocol's own rules come with its speaker: whether it is served
+        at all (C{speaker.enabled}), whether a LOGIN from
         the online session's own address and session id is a resend of it
         (C{speaker.session_ids}: v3 has no session id to tell a new login
         from a resent one, and its handler spots resends itself), and whether
@@ -188,7 +189,7 @@ class Network:
     @defer.inlineCallbacks
     def _login(self, speaker, request, on_accept):
         uin, password, addr, session_id = request.uin, request.password, request.addr, request.session_id
-        if not getattr(self.config, "v%d_enabled" % speaker.version, True):
+        if not speaker.enabled:
             return LOGIN_DISABLED, TEXT_DISABLED % (speaker.version,)
         existing = self.sessions.get(uin)
         if (speaker.session_ids and existing is not None and existing.matches(addr, session_id)

@@ -60,6 +60,7 @@ class V3Speaker:
 
     def __init__(self, config):
         self.config = config
+        self.enabled = config.v3_enabled
         self.timeout = config.v3_max_timeout
         self.retries = config.v3_max_retries
         self.ping_time = config.v3_ping_time

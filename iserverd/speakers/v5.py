@@ -30,6 +30,7 @@ class V5Speaker:
 
     def __init__(self, config, rng=None):
         self.config = config
+        self.enabled = config.v5_enabled
         self.rng = rng or random.Random()
         self.timeout = config.v5_max_timeout
         self.retries = config.v5_max_retries
