@@ -4,8 +4,8 @@ The checks every protocol handler runs a client packet through before it
 acts on it, written once for all protocols.
 
 A handler using them provides C{network}, C{version}, C{log}, C{speaker},
-C{ack(packet, addr)}, C{not_connected(packet, addr)},
-C{session_id_of(packet)} (L{None} where the protocol has no session id) and
+C{ack(packet, addr)}, C{not_connected(packet, addr)}, C{session_ids}
+(whether its packets carry a session id that must match the session's) and
 C{parse_request(packet)} (the command's parameters, or L{None}).
 """
 
@@ -40,7 +40,7 @@ class SessionChecks:
         """The sender's session if the packet comes from it (address, port, session id), else L{None}."""
         session = self.network.sessions.get(packet.uin)
         if (session is None or session.version != self.version
-                or not session.matches(addr, self.session_id_of(packet))):
+                or not session.matches(addr, packet.session_id if self.session_ids else None)):
             return None
         return session
 
@@ -203,7 +203,7 @@ def relay_message(handler, session, packet, addr, recipient, msg_type, text, lim
     "authorization granted" is recorded first); not acknowledged, so the
     client resends, while the database is away.
     """
-    if refused_as_too_long(handler, session, packet, addr, recipient, text, limit):
+    if len(text) > limit and refused_as_too_long(handler, session, packet, addr, recipient, text, limit):
         return None
     d = handler.authorization.send_message(session, recipient, msg_type, text)
     return d.addCallbacks(lambda _: handler.ack(packet, addr), unacknowledged(session, packet))

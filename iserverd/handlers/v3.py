@@ -76,6 +76,8 @@ class V3Handler(SharedCommands):
 
     log = Logger()
     version = v3.VERSION
+    # No session id: the address and port identify a login.
+    session_ids = False
 
     def __init__(self, network, send, config, speaker, departments, directory, authorization, accounts,
                  clock=None):
@@ -130,10 +132,6 @@ class V3Handler(SharedCommands):
     def decode(self, datagram):
         return v3.decode(datagram)
 
-    @staticmethod
-    def session_id_of(packet):
-        """v3 has no session id: the address and port identify a login."""
-        return None
 
     @staticmethod
     def parse_request(packet):

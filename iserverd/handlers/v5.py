@@ -51,6 +51,7 @@ class V5Handler(SharedCommands):
 
     log = Logger()
     version = v5.VERSION
+    session_ids = True
 
     def __init__(self, network, send, config, speaker, directory, authorization, accounts):
         """
@@ -93,9 +94,6 @@ class V5Handler(SharedCommands):
     def decode(self, datagram):
         return v5.decode_client(datagram)
 
-    @staticmethod
-    def session_id_of(packet):
-        return packet.session_id
 
     @staticmethod
     def parse_request(packet):
