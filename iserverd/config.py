@@ -253,6 +253,10 @@ SETTINGS = (
             "Seconds after its last failure that a source address or UIN is forgiven."),
     Setting("login_throttle_table", ("Login throttle table",), 65536, _int(16),
             "Source addresses and UINs with failed logins tracked at most (each)."),
+    # OSCAR
+    Setting("oscar_key_file", ("OSCAR key file",), "", _str,
+            "Key sealing the password copies that OSCAR MD5 logins need; created at first start "
+            "(mode 0600); empty = oscar.key in the data dir. Keep it out of database backups."),
     # Web
     Setting("http_port", ("HTTP port",), 0, _int(0, 65535),
             "TCP port of the web front (web pager, status indicator, server status); 0 = off."),
@@ -303,6 +307,10 @@ class _ConfigMethods:
 
     def with_overrides(self, **values):
         return replace(self, **{k: v for k, v in values.items() if v is not None})
+
+    @property
+    def oscar_key_path(self):
+        return self.oscar_key_file or os.path.join(self.data_dir, "oscar.key")
 
     @property
     def webpager_path(self):

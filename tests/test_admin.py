@@ -4,6 +4,7 @@ Tests for L{iserverd.admin.cli}.
 
 import io
 import os
+import stat
 import subprocess
 import sys
 
@@ -11,6 +12,7 @@ from twisted.internet import defer
 from twisted.trial import unittest
 
 from iserverd.admin import cli
+from iserverd.storage.sealing import PasswordSealer, load_key
 from tests import support
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -80,9 +82,13 @@ class AdminProgramTests(unittest.TestCase):
     The console script runs end to end on a real database.
     """
 
+    def setUp(self):
+        self.data = os.path.abspath(self.mktemp())
+
     def run_admin(self, dsn, *argv, stdin=""):
         return subprocess.run(
-            [sys.executable, "-m", "iserverd.admin.cli", "--database", dsn] + list(argv),
+            [sys.executable, "-m", "iserverd.admin.cli", "--database", dsn, "--data-dir", self.data]
+            + list(argv),
             input=stdin, capture_output=True, text=True, cwd=ROOT, timeout=60,
         )
 
@@ -96,6 +102,30 @@ class AdminProgramTests(unittest.TestCase):
         self.assertIn("bob", r.stdout)
         r = self.run_admin(dsn, "show", "4242")
         self.assertEqual((r.returncode, r.stderr), (1, "iserverd-admin: no account with UIN 4242\n"))
+
+    def test_sealed_passwords(self):
+        """useradd and passwd create the key file (0600) and keep sealed copies that unseal to the password."""
+        dsn = support.fresh_database(self)
+        self.assertEqual(self.run_admin(dsn, "useradd", "--uin", "20002", "--password", "first").returncode, 0)
+        key_path = os.path.join(self.data, "oscar.key")
+        self.assertEqual(stat.S_IMODE(os.stat(key_path).st_mode), 0o600)
+        sealer = PasswordSealer(load_key(key_path, create=False))
+        ((sealed,),) = support.query(dsn, "SELECT password_sealed FROM users WHERE uin = 20002")
+        self.assertEqual(sealer.unseal(20002, sealed), b"first")
+        self.assertEqual(self.run_admin(dsn, "passwd", "20002", "--password", "second").returncode, 0)
+        ((sealed,),) = support.query(dsn, "SELECT password_sealed FROM users WHERE uin = 20002")
+        self.assertEqual(sealer.unseal(20002, sealed), b"second")
+
+    def test_bad_key_file(self):
+        """A key file open to others stops the tool with one line."""
+        os.makedirs(self.data)
+        key_path = os.path.join(self.data, "oscar.key")
+        load_key(key_path)
+        os.chmod(key_path, 0o644)
+        r = self.run_admin(support.fresh_database(self), "list")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("chmod 600", r.stderr)
+        self.assertEqual(r.stderr.count("\n"), 1)
 
     def test_unreachable(self):
         """An unreachable database is one line and exit status 1."""

@@ -19,6 +19,7 @@ from iserverd.storage.directory import (
 from iserverd.storage.interfaces import OnlineRow
 from iserverd.storage.passwords import verify_password
 from iserverd.storage.postgres import FIRST_FREE_UIN
+from iserverd.storage.sealing import PasswordSealer
 from iserverd.testing.memory import MemoryDirectory, MemoryStorage
 from tests import support
 
@@ -222,6 +223,20 @@ class DirectoryContract:
         self.assertTrue(verify_password(b"secret", account.password_hash))
         info = yield self.directory.get_info(uin)
         self.assertEqual((info.email, info.email2), ("new@example.org", "new@example.org"))
+
+    @defer.inlineCallbacks
+    def test_register_sealed(self):
+        """With a sealer, a registration and an approval with a given password keep sealed copies;
+        a queued request's hash alone cannot give one."""
+        self.store.sealer = PasswordSealer(bytes(range(32)))
+        uin = yield self.directory.register(b"secret", "new@example.org")
+        self.assertEqual((yield self.store.get_password(uin)), b"secret")
+        hashed = yield self.directory.queue_registration(b"queued", "q@example.org", "192.0.2.7")
+        formed = yield self.directory.queue_registration(None, "v3@example.org", "192.0.2.8")
+        first = yield self.directory.approve_registration(hashed)
+        self.assertIsNone((yield self.store.get_password(first)))
+        second = yield self.directory.approve_registration(formed, b"given")
+        self.assertEqual((yield self.store.get_password(second)), b"given")
 
     @defer.inlineCallbacks
     def test_queue_approve_reject(self):

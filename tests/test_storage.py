@@ -21,6 +21,7 @@ from iserverd.storage.interfaces import (
 )
 from iserverd.storage.passwords import verify_password
 from iserverd.storage.postgres import FIRST_FREE_UIN
+from iserverd.storage.sealing import PasswordSealer
 from iserverd.testing.memory import MemoryStorage
 from tests import support
 
@@ -72,6 +73,54 @@ class StorageContract:
         self.assertIsNone((yield self.store.get_account(5000)))
         yield self.assertFailure(self.store.delete_user(5000), NoSuchUser)
         yield self.assertFailure(self.store.set_password(5000, b"x"), NoSuchUser)
+
+    @defer.inlineCallbacks
+    def test_sealed_password(self):
+        """With a sealer, new and changed passwords get a sealed copy that reads back."""
+        self.store.sealer = PasswordSealer(bytes(range(32)))
+        yield self.store.create_user(5000, b"old")
+        account = yield self.store.get_account(5000)
+        self.assertTrue(account.password_sealed)
+        self.assertEqual((yield self.store.get_password(5000)), b"old")
+        yield self.store.set_password(5000, b"new")
+        self.assertEqual((yield self.store.get_password(5000)), b"new")
+        self.assertIsNone((yield self.store.get_password(4999)))
+
+    @defer.inlineCallbacks
+    def test_sealed_password_gained(self):
+        """An account without a copy gains one for the password verified against its hash."""
+        yield self.store.create_user(5000, b"pw")
+        account = yield self.store.get_account(5000)
+        self.assertFalse(account.password_sealed)
+        self.assertFalse((yield self.store.seal_password(5000, b"pw", account.password_hash)))
+        self.store.sealer = PasswordSealer(bytes(range(32)))
+        self.assertIsNone((yield self.store.get_password(5000)))
+        self.assertTrue((yield self.store.seal_password(5000, b"pw", account.password_hash)))
+        self.assertTrue((yield self.store.get_account(5000)).password_sealed)
+        self.assertEqual((yield self.store.get_password(5000)), b"pw")
+        self.assertFalse((yield self.store.seal_password(4999, b"pw", account.password_hash)))
+
+    @defer.inlineCallbacks
+    def test_sealed_password_race(self):
+        """A copy for a password changed meanwhile is not written."""
+        self.store.sealer = PasswordSealer(bytes(range(32)))
+        yield self.store.create_user(5000, b"old")
+        before = yield self.store.get_account(5000)
+        yield self.store.set_password(5000, b"new")
+        self.assertFalse((yield self.store.seal_password(5000, b"old", before.password_hash)))
+        self.assertEqual((yield self.store.get_password(5000)), b"new")
+
+    @defer.inlineCallbacks
+    def test_password_change_without_sealer_clears_copy(self):
+        """Changing a password with no sealer drops the stale copy instead of keeping it."""
+        sealer = PasswordSealer(bytes(range(32)))
+        self.store.sealer = sealer
+        yield self.store.create_user(5000, b"old")
+        self.store.sealer = None
+        yield self.store.set_password(5000, b"new")
+        self.assertFalse((yield self.store.get_account(5000)).password_sealed)
+        self.store.sealer = sealer
+        self.assertIsNone((yield self.store.get_password(5000)))
 
     @defer.inlineCallbacks
     def test_list_and_login(self):

@@ -7,6 +7,7 @@ from twisted.internet import defer, threads
 
 from iserverd.services.embedded import EmbeddedPostgres
 from iserverd.storage.postgres import PostgresStorage
+from iserverd.storage.sealing import PasswordSealer, load_key
 
 
 class Database:
@@ -27,13 +28,16 @@ class Database:
         """
         @return: Deferred firing with the opened storage; on failure everything
             started here is stopped again.
+        @raise iserverd.storage.sealing.KeyFileError: the OSCAR key file cannot
+            be read or created (checked first, before any database starts).
         """
+        sealer = PasswordSealer(load_key(self.config.oscar_key_path))
         dsn = self.config.database
         if self.embedded is not None:
             dsn = yield threads.deferToThreadPool(
                 self.reactor, self.reactor.getThreadPool(), self.embedded.start
             )
-        storage = PostgresStorage(self.reactor, dsn, self.config.db_pool_size)
+        storage = PostgresStorage(self.reactor, dsn, self.config.db_pool_size, sealer)
         try:
             yield storage.open()
         except BaseException:

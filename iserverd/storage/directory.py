@@ -541,14 +541,14 @@ class PostgresDirectory:
 
         return d.addCallback(cut)
 
-    @staticmethod
     @defer.inlineCallbacks
-    def _create(cursor, password_hash, email, info=None):
+    def _create(self, cursor, password_hash, email, info=None, password=None):
         uin = yield allocate_uin(cursor)
+        sealed = None if password is None else self.storage.sealed(uin, password)
         yield cursor.execute(
-            "INSERT INTO users (uin, password_hash, email, email2, must_change_password)"
-            " VALUES (%s, %s, %s, %s, true)",
-            (uin, password_hash, email, email),
+            "INSERT INTO users (uin, password_hash, password_sealed, email, email2, must_change_password)"
+            " VALUES (%s, %s, %s, %s, %s, true)",
+            (uin, password_hash, sealed, email, email),
         )
         yield _write_info(cursor, uin, info or {})
         return uin
@@ -556,7 +556,7 @@ class PostgresDirectory:
     def register(self, password, email="", info=None):
         if info:
             _info_params(info)  # unknown columns fail here, not in the transaction
-        return self._interaction(self._create, hash_password(password), email, info)
+        return self._interaction(self._create, hash_password(password), email, info, password)
 
     def queue_registration(self, password, email, ip, info=None):
         info = dict(info or {})
@@ -598,11 +598,12 @@ class PostgresDirectory:
             if row is None:
                 return None
             password_hash, email, info = row
+            plain = None
             if password_hash is None:
                 if given is None:
                     raise ValueError("registration request %d needs a password" % (request_id,))
-                password_hash = given
-            uin = yield self._create(cursor, password_hash, email, dict(info) or None)
+                password_hash, plain = given, password
+            uin = yield self._create(cursor, password_hash, email, dict(info) or None, plain)
             return uin
 
         return self._interaction(approve)

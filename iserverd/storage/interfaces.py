@@ -55,6 +55,7 @@ class Account:
     last_login_ip: Optional[str] = None
     last_login_at: Optional[datetime] = None
     created_at: Optional[datetime] = None
+    password_sealed: bool = False  # holds a sealed copy for OSCAR MD5 logins
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,31 @@ class IUserStore(Interface):
         """@return: Deferred firing with L{Account}s with C{uin > after}, by UIN."""
 
     def set_password(uin, password):
-        """Fails with L{NoSuchUser}."""
+        """
+        Replace the password (its hash, and its sealed copy when the store has
+        a sealer; without one a stale copy is cleared).  Fails with
+        L{NoSuchUser}.
+        """
+
+    def get_password(uin):
+        """
+        The password itself, for logins that prove it over a challenge (OSCAR
+        MD5), recovered from the account's sealed copy
+        (L{iserverd.storage.sealing}).
+
+        @return: Deferred firing with the password bytes, or L{None} when the
+            account has no copy this store can unseal (or no such account).
+        """
+
+    def seal_password(uin, password, password_hash):
+        """
+        Keep a sealed copy of a password just verified against
+        C{password_hash}, for accounts without one.  Nothing is written if the
+        account's hash changed meanwhile (a concurrent password change) or the
+        store has no sealer.
+
+        @return: Deferred firing with whether a copy was written.
+        """
 
     def delete_user(uin):
         """Fails with L{NoSuchUser}."""

@@ -28,7 +28,8 @@ FIRST_FREE_UIN = 10001
 
 _ACCOUNT_COLUMNS = (
     "uin, password_hash, locked, lock_text, nick, first_name, last_name, email, "
-    "auth_required, web_aware, hide_ip, host(last_login_ip), last_login_at, created_at"
+    "auth_required, web_aware, hide_ip, host(last_login_ip), last_login_at, created_at, "
+    "password_sealed IS NOT NULL"
 )
 
 
@@ -191,9 +192,14 @@ class PostgresStorage:
 
     log = Logger()
 
-    def __init__(self, reactor, dsn, pool_size=4):
+    def __init__(self, reactor, dsn, pool_size=4, sealer=None):
+        """
+        @param sealer: a L{iserverd.storage.sealing.PasswordSealer}, or L{None}
+            to keep no sealed password copies (OSCAR MD5 logins then fail).
+        """
         self.reactor = reactor
         self.dsn = dsn
+        self.sealer = sealer
         self.pool = _Pool(reactor, dsn, pool_size)
         self.schema_version = None
 
@@ -261,6 +267,10 @@ class PostgresStorage:
 
     # IUserStore
 
+    def sealed(self, uin, password):
+        """The C{password_sealed} value for a new password: L{None} without a sealer."""
+        return None if self.sealer is None else self.sealer.seal(uin, password)
+
     def create_user(self, uin, password, nick="", first_name="", last_name="", email=""):
         password_hash = hash_password(password)
 
@@ -270,9 +280,11 @@ class PostgresStorage:
             if number is None:
                 number = yield allocate_uin(cursor)
             yield cursor.execute(
-                "INSERT INTO users (uin, password_hash, nick, first_name, last_name, email, email2)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (uin) DO NOTHING RETURNING uin",
-                (number, password_hash, nick, first_name, last_name, email, email),
+                "INSERT INTO users (uin, password_hash, password_sealed, nick, first_name, last_name,"
+                " email, email2) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (uin) DO NOTHING RETURNING uin",
+                (number, password_hash, self.sealed(number, password), nick, first_name,
+                 last_name, email, email),
             )
             if cursor.fetchone() is None:
                 raise DuplicateUIN(number)
@@ -300,10 +312,27 @@ class PostgresStorage:
 
     def set_password(self, uin, password):
         return self._one_row_changed(
-            "UPDATE users SET password_hash = %s, must_change_password = false WHERE uin = %s",
-            (hash_password(password), uin),
+            "UPDATE users SET password_hash = %s, password_sealed = %s, must_change_password = false"
+            " WHERE uin = %s",
+            (hash_password(password), self.sealed(uin, password), uin),
             uin,
         )
+
+    def get_password(self, uin):
+        if self.sealer is None:
+            return defer.succeed(None)
+        d = self.run_query("SELECT password_sealed FROM users WHERE uin = %s", (uin,))
+        return d.addCallback(lambda rows: self.sealer.unseal(uin, rows[0][0]) if rows else None)
+
+    def seal_password(self, uin, password, password_hash):
+        if self.sealer is None:
+            return defer.succeed(False)
+        d = self.run_query(
+            "UPDATE users SET password_sealed = %s WHERE uin = %s AND password_hash = %s"
+            " RETURNING uin",
+            (self.sealer.seal(uin, password), uin, password_hash),
+        )
+        return d.addCallback(bool)
 
     def delete_user(self, uin):
         return self._one_row_changed("DELETE FROM users WHERE uin = %s", (uin,), uin)

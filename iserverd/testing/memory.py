@@ -54,7 +54,7 @@ def _new_user(uin, password_hash, **values):
     """A users row with the schema's defaults."""
     row = dict(_INFO_DEFAULTS, uin=uin, password_hash=password_hash, locked=False, lock_text="",
                must_change_password=False, can_broadcast=False, created_at=_now(),
-               last_login_ip=None, last_login_at=None)
+               last_login_ip=None, last_login_at=None, password_sealed=None)
     row.update(values)
     return row
 
@@ -69,7 +69,8 @@ class MemoryStorage:
 
     schema_version = CURRENT
 
-    def __init__(self):
+    def __init__(self, sealer=None):
+        self.sealer = sealer
         self.users = {}
         self.online = {}
         self.contacts = set()  # (owner, list type, target)
@@ -105,14 +106,19 @@ class MemoryStorage:
             if number in self.users:
                 raise DuplicateUIN(number)
             self.users[number] = _new_user(number, hash_password(password), nick=nick, first_name=first_name,
-                                           last_name=last_name, email=email, email2=email)
+                                           last_name=last_name, email=email, email2=email,
+                                           password_sealed=self.sealed(number, password))
             return number
 
         return self._call(create)
 
     def _account(self, uin):
         row = self.users.get(uin)
-        return None if row is None else Account(**{name: row[name] for name in _ACCOUNT_FIELDS})
+        if row is None:
+            return None
+        values = {name: row[name] for name in _ACCOUNT_FIELDS}
+        values["password_sealed"] = row["password_sealed"] is not None
+        return Account(**values)
 
     def get_account(self, uin):
         return self._call(self._account, uin)
@@ -124,9 +130,32 @@ class MemoryStorage:
         def change():
             if uin not in self.users:
                 raise NoSuchUser(uin)
-            self.users[uin].update(password_hash=hash_password(password), must_change_password=False)
+            self.users[uin].update(password_hash=hash_password(password), must_change_password=False,
+                                   password_sealed=self.sealed(uin, password))
 
         return self._call(change)
+
+    def sealed(self, uin, password):
+        return None if self.sealer is None else self.sealer.seal(uin, password)
+
+    def get_password(self, uin):
+        def get():
+            row = self.users.get(uin)
+            if row is None or self.sealer is None:
+                return None
+            return self.sealer.unseal(uin, row["password_sealed"])
+
+        return self._call(get)
+
+    def seal_password(self, uin, password, password_hash):
+        def seal():
+            row = self.users.get(uin)
+            if self.sealer is None or row is None or row["password_hash"] != password_hash:
+                return False
+            row["password_sealed"] = self.sealer.seal(uin, password)
+            return True
+
+        return self._call(seal)
 
     def delete_user(self, uin):
         def delete():
@@ -365,15 +394,17 @@ class MemoryDirectory:
             test = lambda row: compare(_fold(row[column]), _fold(value))  # noqa: E731
         return self._call(lambda: self._cut([row for _, row in sorted(self._users.items()) if test(row)], limit))
 
-    def _create(self, password_hash, email, info=None):
+    def _create(self, password_hash, email, info=None, password=None):
         uin = self.storage._next_uin()
-        self._users[uin] = _new_user(uin, password_hash, email=email, email2=email, must_change_password=True)
+        sealed = None if password is None else self.storage.sealed(uin, password)
+        self._users[uin] = _new_user(uin, password_hash, email=email, email2=email, must_change_password=True,
+                                     password_sealed=sealed)
         self._users[uin].update(info or {})
         return uin
 
     def register(self, password, email="", info=None):
         self._check(info or {})
-        return self._call(self._create, hash_password(password), email, info)
+        return self._call(self._create, hash_password(password), email, info, password)
 
     def queue_registration(self, password, email, ip, info=None):
         info = dict(info or {})
@@ -408,12 +439,13 @@ class MemoryDirectory:
             if request is None:
                 return None
             password_hash, email, _, _, info = request
+            plain = None
             if password_hash is None:
                 if given is None:
                     raise ValueError("registration request %d needs a password" % (request_id,))
-                password_hash = given
+                password_hash, plain = given, password
             del self.storage.requests[request_id]
-            return self._create(password_hash, email, dict(info) or None)
+            return self._create(password_hash, email, dict(info) or None, plain)
 
         return self._call(approve)
 
