@@ -68,6 +68,18 @@ def _address(text):
     return value
 
 
+def _networks(text):
+    """Comma-separated IP addresses or networks (C{10.0.0.0/8}); checked, kept as text."""
+    import ipaddress
+    for part in text.replace(";", ",").split(","):
+        if part.strip():
+            try:
+                ipaddress.ip_network(part.strip(), strict=False)
+            except ValueError:
+                raise ValueError("not an IP address or network: %r" % (part.strip(),))
+    return text.strip()
+
+
 def _dsn(text):
     value = text.strip()
     if value and not (
@@ -276,6 +288,30 @@ SETTINGS = (
             "TCP port of the web front (web pager, status indicator, server status); 0 = off."),
     Setting("http_interface", ("HTTP interface",), "127.0.0.1", _address,
             "Address the web front binds to (put a reverse proxy in front for the public)."),
+    Setting("web_name", ("Web network name",), "iserverd", _str,
+            "The network's name, shown in the web front's title bar and pages."),
+    Setting("web_text", ("Web welcome text",),
+            "A private ICQ network. Sign up, find who is online, or send a message.", _str,
+            "Short text on the web front's home page; \\n = a new paragraph."),
+    Setting("web_trusted_proxies", ("Web trusted proxies",), "", _networks,
+            "Addresses of reverse proxies whose X-Forwarded-For names the visitor (comma separated); "
+            "empty = none, the connection's own address counts."),
+    Setting("web_max_connections", ("Web max connections",), 256, _int(1, 60000),
+            "Open HTTP connections at most, all addresses together; more are closed at once."),
+    Setting("web_max_per_address", ("Web max connections per address",), 16, _int(1, 60000),
+            "Open HTTP connections at most from one address (a trusted proxy counts only towards the total)."),
+    Setting("web_request_timeout", ("Web request timeout",), 10, _int(1, 600),
+            "Seconds a client has to send a request's headers and body; an idle connection is closed after this."),
+    Setting("web_registration", ("Web registration enabled",), False, _bool,
+            "Let visitors sign up for a UIN at /register."),
+    Setting("web_auto_registration", ("Web auto registration",), False, _bool,
+            "Create web sign-ups at once; no = they wait for the administrator (iserverd-admin approve)."),
+    Setting("web_registration_per_address", ("Web registrations per address",), 3, _int(1),
+            "Sign-ups from one visitor address per day at most (besides the once-a-minute limit of client registration)."),
+    Setting("web_online_list", ("Web online list",), False, _bool,
+            "Show who is online at /online (nick, UIN, status; never invisible users or those not web aware)."),
+    Setting("web_indicator_rate", ("Web indicator rate",), 5, _int(1),
+            "Status indicator requests per second from one address (a burst of 60 is allowed)."),
 )
 
 # IServerd's database keys, folded into one DSN when no "Database DSN" is given.

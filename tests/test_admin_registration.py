@@ -4,6 +4,7 @@ C{approve} and C{reject}, on a real database.
 """
 
 import io
+import os
 import subprocess
 import sys
 
@@ -109,8 +110,11 @@ class RegistrationProgramTests(unittest.TestCase):
         support.query(dsn, "INSERT INTO register_requests (email, ip, info) VALUES"
                            " ('ann@example.com', '192.0.2.3', '{\"nick\": \"newbie\"}')")
 
+        data = os.path.abspath(self.mktemp())
+
         def admin(*argv):
-            return subprocess.run([sys.executable, "-m", "iserverd.admin.cli", "--database", dsn] + list(argv),
+            return subprocess.run([sys.executable, "-m", "iserverd.admin.cli", "--database", dsn,
+                                   "--data-dir", data] + list(argv),
                                   capture_output=True, text=True, cwd=ROOT, timeout=60)
 
         r = admin("requests")

@@ -26,6 +26,7 @@ from iserverd.codec import v5
 from iserverd.services.server import ServerService
 from iserverd.storage import importer
 from iserverd.storage.passwords import verify_password
+from iserverd.storage.sealing import PasswordSealer
 from iserverd.testing.v5client import connect
 from tests import support
 
@@ -210,6 +211,17 @@ class ImporterTests(unittest.TestCase):
         self.assertTrue(verify_password(b"builder", hashes[BOB]))
         self.assertFalse(verify_password(b"builder", hashes[ALICE]))
 
+    def test_passwords_sealed(self):
+        """With a sealer, each account also gets a sealed copy of its old password."""
+        sealer = PasswordSealer(bytes(range(32)))
+        self.run_import(sealer=sealer)
+        sealed = dict(support.query(self.target, "SELECT uin, password_sealed FROM users"))
+        self.assertEqual(sealer.unseal(ALICE, sealed[ALICE]), b"wonder")
+        self.assertEqual(sealer.unseal(BOB, sealed[BOB]), b"builder")
+        self.run_import()
+        sealed = dict(support.query(self.target, "SELECT uin, password_sealed FROM users"))
+        self.assertIsNone(sealed[ALICE])
+
     def test_messages_utc(self):
         """Offline messages get a real UTC time (the old server's offset removed) and Windows-1251 bodies."""
         self.run_import()
@@ -340,6 +352,10 @@ class ImportCommandTests(unittest.TestCase):
         self.assertIn("offline messages imported: 3\n", out.getvalue())
         account = yield storage.get_account(ALICE)
         self.assertTrue(verify_password(b"wonder", account.password_hash))
+        self.assertFalse(account.password_sealed)
+        storage.sealer = PasswordSealer(bytes(range(32)))
+        yield cli.run(args, storage, io.StringIO())
+        self.assertEqual((yield storage.get_password(ALICE)), b"wonder")
 
     @defer.inlineCallbacks
     def test_bad_source(self):
@@ -353,7 +369,8 @@ class ImportCommandTests(unittest.TestCase):
     def test_console_script(self):
         """The console script imports twice; the second run adds nothing and says so."""
         target = support.fresh_database(self)
-        argv = [sys.executable, "-m", "iserverd.admin.cli", "--database", target, "import-iserverd",
+        argv = [sys.executable, "-m", "iserverd.admin.cli", "--database", target,
+                "--data-dir", os.path.abspath(self.mktemp()), "import-iserverd",
                 "--from", self.source, "--utc-offset", "+03:00"]
         first = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, timeout=120)
         self.assertEqual((first.returncode, first.stderr), (0, ""))

@@ -4,6 +4,7 @@ the web pager, the status indicator, the server status page.
 """
 
 import json
+import re
 import struct
 import zlib
 from io import BytesIO
@@ -19,7 +20,8 @@ from twisted.web.test.requesthelper import DummyRequest
 
 from iserverd.codec import v5
 from iserverd.web import indicator
-from iserverd.web.resources import WebService, client_address, duration
+from iserverd.web.resources import WebService, duration
+from iserverd.web.safety import client_address, parse_proxies
 from tests import support
 from tests.support import ALICE, BOB, CAROL, start_server
 from tests.test_webpager import online
@@ -56,12 +58,29 @@ class Response:
         return self.body.decode("utf-8")
 
 
+TOKEN = re.compile(r'name="csrf" value="([^"]+)"')
+
+
 @defer.inlineCallbacks
-def fetch(testcase, url, form=None, method=None, headers=None):
-    """One request over a fresh connection; a C{form} is POSTed url-encoded."""
+def fetch(testcase, url, form=None, method=None, headers=None, cookies=None):
+    """
+    One request over a fresh connection; a C{form} is POSTed url-encoded.
+    A form without a C{csrf} field gets the token (and its cookie) of the
+    page at the same URL first, as a browser would have them.
+
+    @param cookies: a dict of cookies to send, updated with those set.
+    """
+    cookies = {} if cookies is None else cookies
+    if form is not None and "csrf" not in form:
+        page = yield fetch(testcase, url, cookies=cookies)
+        found = TOKEN.search(page.text)
+        if found:
+            form = dict(form, csrf=found.group(1))
     pool = HTTPConnectionPool(reactor, persistent=False)
     agent = Agent(reactor, pool=pool)
     all_headers = Headers(headers or {})
+    if cookies:
+        all_headers.setRawHeaders(b"cookie", ["; ".join("%s=%s" % kv for kv in cookies.items()).encode("ascii")])
     body = None
     if form is not None:
         all_headers.setRawHeaders(b"content-type", [b"application/x-www-form-urlencoded"])
@@ -69,6 +88,13 @@ def fetch(testcase, url, form=None, method=None, headers=None):
     method = method or (b"POST" if form is not None else b"GET")
     response = yield agent.request(method, url.encode("ascii"), all_headers, body)
     data = yield readBody(response)
+    for line in response.headers.getRawHeaders(b"set-cookie") or ():
+        name, _, rest = line.decode("ascii").partition("=")
+        value = rest.split(";", 1)[0]
+        if value:
+            cookies[name] = value
+        else:
+            cookies.pop(name, None)
     return Response(response.code, response.headers, data)
 
 
@@ -201,13 +227,16 @@ class PagerTests(unittest.TestCase):
     @defer.inlineCallbacks
     def test_rate_limit(self):
         """One address gets 5 messages at once, then 429 until the clock refills its bucket."""
+        yield self.server.stopService()
+        self.server, self.clock, self.dsn, _, self.base = yield start_web(
+            self, web_trusted_proxies="127.0.0.1")
         for _ in range(5):
             r = yield fetch(self, self.base + "/pager", FORM)
             self.assertEqual(r.code, 200)
         r = yield fetch(self, self.base + "/pager", dict(FORM, uin=str(CAROL)))
         self.assertEqual(r.code, 429)
         self.assertEqual(r.header(b"retry-after"), b"60")
-        # Behind a local reverse proxy the visitor is the last X-Forwarded-For entry.
+        # Behind a trusted reverse proxy the visitor is the last X-Forwarded-For entry.
         r = yield fetch(self, self.base + "/pager", dict(FORM, uin=str(CAROL)),
                         headers={b"x-forwarded-for": [b"203.0.113.1, 198.51.100.7"]})
         self.assertEqual(r.code, 200)
@@ -260,15 +289,16 @@ class StatusTests(unittest.TestCase):
         yield bob.status(0x0100)
         self.assertEqual((yield self.status(BOB)), "offline")
         self.assertEqual((yield self.status(ALICE)), "offline")
-        self.assertEqual((yield self.status(55555)), "unknown")
+        # A UIN nobody has looks like an offline one: no account enumeration.
+        self.assertEqual((yield self.status(55555)), "offline")
 
     @defer.inlineCallbacks
     def test_web_aware_off(self):
-        """A user who turned web aware off is unknown, online or not."""
+        """A user who turned web aware off is offline to the web, online or not."""
         support.query(self.dsn, "UPDATE users SET web_aware = false WHERE uin = %s", (CAROL,))
-        self.assertEqual((yield self.status(CAROL)), "unknown")
+        self.assertEqual((yield self.status(CAROL)), "offline")
         yield online(self, self.server, CAROL)
-        self.assertEqual((yield self.status(CAROL)), "unknown")
+        self.assertEqual((yield self.status(CAROL)), "offline")
 
     @defer.inlineCallbacks
     def test_image(self):
@@ -295,7 +325,7 @@ class StatusTests(unittest.TestCase):
         self.clock.advance(3725)
         r = yield fetch(self, self.base + "/server")
         self.assertEqual(r.code, 200)
-        self.assertIn('<dd id="uptime">01:02:05</dd>', r.text)
+        self.assertIn('id="uptime">01:02:05<', r.text)
 
     @defer.inlineCallbacks
     def test_index(self):
@@ -346,18 +376,24 @@ class UnitTests(unittest.TestCase):
         self.assertEqual(duration(3 * 86400), "3 days, 00:00:00")
 
     def test_client_address(self):
-        """X-Forwarded-For counts only from loopback (a local proxy), and only a valid last entry."""
-        def address(peer, forwarded=None):
+        """X-Forwarded-For counts only from a trusted proxy, read from the right past trusted entries."""
+        def address(peer, forwarded=None, proxies=""):
             request = DummyRequest([b""])
             request.client = IPv4Address("TCP", peer, 5000)
             if forwarded is not None:
                 request.requestHeaders.setRawHeaders(b"x-forwarded-for", [forwarded])
-            return client_address(request)
+            return client_address(request, parse_proxies(proxies))
 
         self.assertEqual(address("192.0.2.1"), "192.0.2.1")
         self.assertEqual(address("192.0.2.1", b"198.51.100.7"), "192.0.2.1")
-        self.assertEqual(address("127.0.0.1", b"10.0.0.1, 198.51.100.7"), "198.51.100.7")
-        self.assertEqual(address("127.0.0.1", b"unknown"), "127.0.0.1")
+        # No proxy is trusted by default, not even one on loopback.
+        self.assertEqual(address("127.0.0.1", b"10.0.0.1, 198.51.100.7"), "127.0.0.1")
+        self.assertEqual(address("127.0.0.1", b"10.0.0.1, 198.51.100.7", "127.0.0.1"), "198.51.100.7")
+        self.assertEqual(address("127.0.0.1", b"unknown", "127.0.0.1"), "127.0.0.1")
+        # A chain of trusted proxies: the first untrusted entry from the right.
+        self.assertEqual(address("10.0.0.2", b"6.6.6.6, 198.51.100.7, 10.0.0.9", "127.0.0.1, 10.0.0.0/8"),
+                         "198.51.100.7")
+        self.assertEqual(address("192.0.2.1", b"198.51.100.7", "127.0.0.1"), "192.0.2.1")
 
 
 class SettingsTests(unittest.TestCase):
@@ -387,3 +423,16 @@ class SettingsTests(unittest.TestCase):
         self.assertEqual((options["settings"].http_port, options["settings"].http_interface), (8081, "0.0.0.0"))
         e = self.assertRaises(usage.UsageError, tap.ServerOptions().parseOptions, ["--http-port", "http"])
         self.assertIn("HTTP port", str(e))
+
+    def test_trusted_proxies(self):
+        """'Web trusted proxies' takes addresses and networks; anything else is one line at start."""
+        from iserverd import config
+        settings = config.load(None, {"web_trusted_proxies": "127.0.0.1, 10.0.0.0/8"})
+        self.assertEqual(parse_proxies(settings.web_trusted_proxies)[1].num_addresses, 2 ** 24)
+        self.assertEqual(config.load().web_trusted_proxies, "")
+        path = self.mktemp()
+        with open(path, "w") as f:
+            f.write("Web trusted proxies = 127.0.0.1, proxy.example\n")
+        e = self.assertRaises(config.ConfigError, config.load, path)
+        self.assertIn("Web trusted proxies", str(e))
+        self.assertEqual(len(str(e).splitlines()), 1)

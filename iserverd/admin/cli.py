@@ -258,6 +258,7 @@ def import_iserverd(args, storage):
 
     job = importer.Importer(
         args.source, storage.dsn, args.utc_offset, settings_for(args).client_charset, args.charset,
+        sealer=storage.sealer,
     )
 
     def failed(failure):

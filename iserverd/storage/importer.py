@@ -9,7 +9,8 @@ them into iserverd's schema:
 
   - accounts are upserted by UIN, their passwords hashed on the way
     (L{iserverd.storage.passwords.hash_password}), so logins keep working with
-    the old passwords;
+    the old passwords, and sealed when a sealer is given
+    (L{iserverd.storage.sealing}), so OSCAR MD5 logins work at once too;
   - lock texts go into C{users.lock_text};
   - departments are upserted by code;
   - offline messages are copied once: each gets a key (its recipient, sender,
@@ -63,7 +64,7 @@ _SOURCE_COLUMNS = (
 
 # The users columns the import writes, in the order of L{_user_row}.
 _TARGET_COLUMNS = (
-    "uin", "password_hash", "locked", "can_broadcast", "must_change_password",
+    "uin", "password_hash", "password_sealed", "locked", "can_broadcast", "must_change_password",
     "last_login_at", "last_login_ip", "created_at",
     "nick", "first_name", "last_name", "email", "email2", "email3", "hide_email", "timezone",
     "auth_required", "gender", "age", "birth_day", "birth_month", "birth_year",
@@ -194,8 +195,10 @@ def _small(value):
     return max(-32768, min(32767, value))
 
 
-def _user_row(source, text):
+def _user_row(source, text, sealer=None):
     """One users row from one Users_Info_Ext row (a dict of raw values)."""
+    uin = _uin(source["uin"])
+    password = text(source["pass"]).encode(text.client, "replace")
     row = dict(source)
     for name, value in source.items():
         if isinstance(value, (bytes, memoryview)):
@@ -203,8 +206,9 @@ def _user_row(source, text):
     flag = lambda name: bool(row[name]) and int(row[name]) == 1  # noqa: E731
     web_aware = row["webaware"]
     return (
-        _uin(row["uin"]),
-        hash_password(text(source["pass"]).encode(text.client, "replace")),
+        uin,
+        hash_password(password),
+        None if sealer is None else sealer.seal(uin, password),
         flag("ulock"), flag("bcst"), flag("cpass"),
         _time(row["llog"]), ipv4_from_number(row["iadr"]), _time(row["cdate"]),
         row["nick"] or "", row["frst"] or "", row["last"] or "",
@@ -261,7 +265,13 @@ class Importer:
     """
 
     def __init__(self, source_dsn, target_dsn, utc_offset=0, client_charset="latin-1",
-                 source_charset=None, batch=BATCH):
+                 source_charset=None, batch=BATCH, sealer=None):
+        """
+        @param sealer: a L{iserverd.storage.sealing.PasswordSealer} to keep
+            sealed password copies, or L{None} (accounts then gain theirs at
+            their next login).
+        """
+        self.sealer = sealer
         self.source_dsn = source_dsn
         self.target_dsn = target_dsn
         self.utc_offset = utc_offset
@@ -328,7 +338,7 @@ class Importer:
                 if _uin(row["uin"]) is None:
                     report.skipped_users += 1
                     continue
-                values = _user_row(row, text)
+                values = _user_row(row, text, self.sealer)
                 batch[values[0]] = values  # a duplicated UIN: the last row wins
             if batch:
                 psycopg2.extras.execute_values(

@@ -2,8 +2,10 @@
 The online-status indicator: what a web page may learn of a user's status,
 and the small image that shows it.
 
-Web pages get less than contacts do: an invisible user is offline, and a user
-who turned "web aware" off is unknown whatever their status.  The images are
+Web pages get less than contacts do: an invisible user, a user who turned
+"web aware" off and a UIN nobody has are all "offline", so the indicator
+cannot be used to find out which UINs exist.  "unknown" is left for a status
+that cannot be determined.  The images are
 16x16 coloured discs made here, so no image files need to be installed.
 """
 
@@ -62,9 +64,8 @@ def public_status(session, account):
         there is no such user.
     @return: one of the names in L{COLOURS}.
     """
-    if account is None or not account.web_aware:
-        return UNKNOWN
-    if session is None or session.status & STATUS_INVISIBLE:
+    if (session is None or account is None or not account.web_aware
+            or session.status & STATUS_INVISIBLE):
         return OFFLINE
     return status_name(session.status)
 

@@ -1,13 +1,16 @@
 """
-The web front: a web pager, the online-status indicator and a server status
-page, served with twisted.web by L{WebService}.
+The web front, served with twisted.web by L{WebService}:
 
-    /                     links to the pages below
+    /                     the network's home page
     /pager                GET: the form (C{?uin=N} fills in the UIN);
                           POST uin, name, email, msg: send a web-panel message
     /status/UIN.png       the status indicator image
     /status/UIN.json      {"uin": N, "status": "online"}
     /server, /server.json online users and uptime
+    /static/, /icons/     the stylesheet and script, the status icons
+
+Every page has the one layout of L{iserverd.web.layout}; the connection caps,
+deadlines and headers are those of L{iserverd.web.safety}.
 
 The pager posts the same fields as IServerd's sample form and produces the
 same message as the webpager socket, but calls the network directly, so it
@@ -18,10 +21,6 @@ reads the same whether it was delivered or stored, so the pager does not
 tell strangers who is online behind "web aware" off.
 """
 
-import html
-import io
-import json
-
 from twisted.application import service
 from twisted.internet import defer
 from twisted.logger import Logger
@@ -29,70 +28,28 @@ from twisted.web import resource, server
 
 from iserverd import __version__
 from iserverd.codec import wwp
+from iserverd.config import ConfigError
 from iserverd.core.network import NO_SUCH_USER, SYSTEM_UIN
+from iserverd.core.ratelimit import BucketTable
 from iserverd.storage.interfaces import DatabaseUnavailable
 from iserverd.web import indicator
+from iserverd.web.forms import csrf_ok, hidden_token
+from iserverd.web.layout import Layout, escape, json_body, paragraphs, read_static
 from iserverd.web.limits import PagerLimits
+from iserverd.web.safety import WebSite, client_address, parse_proxies
 
 # Longest field values in bytes of the client charset (the socket's limits,
 # less the NUL).
 MAX_NAME = wwp.MAX_NAME - 1
 MAX_EMAIL = wwp.MAX_EMAIL - 1
 MAX_MESSAGE = wwp.MAX_TEXT - 1
-# A form post is a few hundred bytes; a larger body is refused unread.
-MAX_BODY = 16 * 1024
 RETRY_AFTER = 60
-LOOPBACK = ("127.0.0.1", "::1")
-
-
-def escape(value):
-    return html.escape(str(value), quote=True)
-
-
-def html_page(title, body):
-    """A complete HTML page; C{title} is escaped, C{body} is trusted markup."""
-    return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        "<meta name=\"viewport\" content=\"width=device-width\">"
-        "<title>%s</title></head>\n<body><h1>%s</h1>\n%s\n</body></html>\n"
-        % (escape(title), escape(title), body)
-    ).encode("utf-8")
-
-
-def _html(request, code, title, body):
-    request.setResponseCode(code)
-    request.setHeader(b"content-type", b"text/html; charset=utf-8")
-    request.setHeader(b"cache-control", b"no-store")
-    return html_page(title, body)
+# Indicator lookups one address may burst before its rate applies.
+INDICATOR_BURST = 60
 
 
 def _json(request, value):
-    request.setHeader(b"content-type", b"application/json")
-    request.setHeader(b"cache-control", b"no-cache, max-age=0")
-    request.setHeader(b"access-control-allow-origin", b"*")
-    return json.dumps(value).encode("ascii")
-
-
-def _is_ipv4(text):
-    parts = text.split(".")
-    return len(parts) == 4 and all(p.isdigit() and int(p) <= 255 for p in parts)
-
-
-def client_address(request):
-    """
-    The visitor's IPv4 address.  Behind a reverse proxy on this host every
-    visitor comes from loopback, so then the proxy's C{X-Forwarded-For} (its
-    last entry, the one the proxy added) names the visitor; from anywhere
-    else the header could be forged and is ignored.
-    """
-    host = getattr(request.getClientAddress(), "host", "0.0.0.0")
-    if host in LOOPBACK:
-        forwarded = request.getHeader(b"x-forwarded-for")
-        if forwarded:
-            last = forwarded.decode("latin-1").split(",")[-1].strip()
-            if _is_ipv4(last):
-                return last
-    return host if _is_ipv4(host) else "0.0.0.0"
+    return json_body(request, value, public=True)
 
 
 def _field(request, name):
@@ -110,14 +67,23 @@ def _lines(text):
     return "\r\n".join(text.replace("\r\n", "\n").replace("\r", "\n").split("\n")).strip()
 
 
-FORM = """<form method="post" action="pager" accept-charset="utf-8">
-<p><label>UIN<br><input name="uin" value="%(uin)s" maxlength="10" inputmode="numeric" required></label></p>
-<p><label>Your name<br><input name="name" value="%(name)s" maxlength="%(max_name)d"></label></p>
-<p><label>Your e-mail<br><input name="email" value="%(email)s" maxlength="%(max_email)d"></label></p>
-<p><label>Message<br><textarea name="msg" rows="6" cols="50" maxlength="%(max_msg)d" required>%(msg)s</textarea>
-</label></p>
+FORM = """<form method="post" action="pager" accept-charset="utf-8" class="card narrow">
+%(csrf)s
+<p><label for="uin">UIN</label><input id="uin" name="uin" value="%(uin)s" maxlength="10" inputmode="numeric" required></p>
+<p><label for="name">Your name <span class="hint">(optional)</span></label><input id="name" name="name" value="%(name)s" maxlength="%(max_name)d"></p>
+<p><label for="email">Your e-mail <span class="hint">(optional)</span></label><input id="email" name="email" type="email" value="%(email)s" maxlength="%(max_email)d"></p>
+<p><label for="msg">Message</label><textarea id="msg" name="msg" rows="6" cols="50" maxlength="%(max_msg)d" required>%(msg)s</textarea></p>
 <p><button type="submit">Send</button></p>
 </form>"""
+
+EXPIRED = ("<p class=\"notice\">This form has expired or did not come from this site. "
+           "Please go back, reload the page and send it again.</p>")
+
+
+def problem_list(problems):
+    if not problems:
+        return ""
+    return '<ul class="problems">%s</ul>\n' % "".join("<li>%s</li>" % escape(p) for p in problems)
 
 
 class Pager(resource.Resource):
@@ -128,41 +94,50 @@ class Pager(resource.Resource):
     isLeaf = True
     log = Logger()
 
-    def __init__(self, network, config, limits):
+    def __init__(self, network, config, limits, layout, proxies=()):
         resource.Resource.__init__(self)
         self.network = network
         self.config = config
         self.limits = limits
+        self.layout = layout
+        self.proxies = proxies
 
-    def form(self, uin="", name="", email="", msg="", problems=()):
+    def form(self, request, uin="", name="", email="", msg="", problems=()):
         """The form's markup, filled with escaped values, after any problems."""
-        notes = ""
-        if problems:
-            notes = '<ul class="problems">%s</ul>\n' % "".join("<li>%s</li>" % escape(p) for p in problems)
-        return notes + FORM % {
+        intro = ("<p class=\"lead\">Send a message to an ICQ user of this network; "
+                 "it is delivered at once or when they next log in.</p>\n")
+        return intro + problem_list(problems) + FORM % {
+            "csrf": hidden_token(request),
             "uin": escape(uin), "name": escape(name), "email": escape(email), "msg": escape(msg),
             "max_name": MAX_NAME, "max_email": MAX_EMAIL, "max_msg": MAX_MESSAGE,
         }
 
+    def page(self, request, code, title, body):
+        return self.layout.respond(request, code, title, body, current="pager")
+
     def render_GET(self, request):
         uin = _field(request, "uin").strip()
-        return _html(request, 200, "Send a message", self.form(uin if uin.isdigit() else ""))
+        return self.page(request, 200, "Send a message", self.form(request, uin if uin.isdigit() else ""))
 
     def render_POST(self, request):
+        if not csrf_ok(request):
+            return self.page(request, 403, "Send a message", EXPIRED)
         uin_text = _field(request, "uin").strip()
         name = _one_line(_field(request, "name"))
         email = _one_line(_field(request, "email"))
         msg = _lines(_field(request, "msg"))
-        problems, page = self._check(uin_text, name, email, msg, client_address(request))
+        problems, page = self._check(uin_text, name, email, msg, client_address(request, self.proxies))
         if problems:
-            return _html(request, 400, "Send a message", self.form(uin_text, name, email, msg, problems))
+            return self.page(request, 400, "Send a message",
+                             self.form(request, uin_text, name, email, msg, problems))
         refused = self.limits.check(page.ip, page.target)
         if refused is not None:
             self.log.info("web pager: message from {ip} to {uin} refused, {limit} rate limit",
                           ip=page.ip, uin=page.target, limit=refused)
             request.setHeader(b"retry-after", str(RETRY_AFTER).encode("ascii"))
-            return _html(request, 429, "Please wait",
-                         "<p>Too many messages were sent just now. Please try again in a minute.</p>")
+            return self.page(request, 429, "Please wait",
+                             "<p class=\"notice\">Too many messages were sent just now. "
+                             "Please try again in a minute.</p>")
         d = self.network.send_message(SYSTEM_UIN, page.target, wwp.MSG_WEB_PAGER,
                                       wwp.compose(page, self.config.v5_max_msgsize))
         d.addCallbacks(self._sent, self._failed, callbackArgs=(request, page), errbackArgs=(request, page))
@@ -194,13 +169,14 @@ class Pager(resource.Resource):
     def _sent(self, outcome, request, page):
         if outcome == NO_SUCH_USER:
             self._finish(request, 404, "No such user",
-                         "<p>There is no user with UIN %d.</p>" % (page.target,))
+                         "<p class=\"notice\">There is no user with UIN %d.</p>" % (page.target,))
             return
         self.log.info("web pager: message from {ip} to {uin} {outcome}",
                       ip=page.ip, uin=page.target, outcome=outcome)
         self._finish(request, 200, "Message sent",
-                     "<p id=\"sent\">Your message to UIN %d has been sent.</p>\n"
-                     "<p><a href=\"pager?uin=%d\">Send another</a></p>" % (page.target, page.target))
+                     "<p id=\"sent\" class=\"done\">Your message to UIN %d has been sent.</p>\n"
+                     "<p><a class=\"button\" href=\"pager?uin=%d\">Send another</a></p>"
+                     % (page.target, page.target))
 
     def _failed(self, failure, request, page):
         if failure.check(DatabaseUnavailable):
@@ -210,24 +186,33 @@ class Pager(resource.Resource):
             self.log.failure("web pager: message from {ip} to {uin} not sent", failure,
                              ip=page.ip, uin=page.target)
         self._finish(request, 503, "Not sent",
-                     "<p>The message could not be sent just now. Please try again later.</p>")
+                     "<p class=\"notice\">The message could not be sent just now. Please try again later.</p>")
 
     def _finish(self, request, code, title, body):
         if request.channel is None:  # the visitor has gone
             return
-        request.write(_html(request, code, title, body))
+        request.write(self.page(request, code, title, body))
         request.finish()
 
 
 class StatusIndicator(resource.Resource):
     """
     C{/status/UIN.png} and C{/status/UIN.json}.
+
+    Only online users are looked up (in memory): whoever is not visibly
+    online to the web (offline, invisible, "web aware" off, or no such
+    account at all) is "offline", so the indicator tells nobody which UINs
+    exist, and costs no database query.  Each address may ask
+    C{Web indicator rate} times a second (a burst of L{INDICATOR_BURST}).
     """
 
-    def __init__(self, network, storage):
+    def __init__(self, network, clock, rate, proxies=()):
         resource.Resource.__init__(self)
         self.network = network
-        self.storage = storage
+        self.clock = clock
+        self.proxies = proxies
+        self.limits = BucketTable(rate, INDICATOR_BURST, capacity=4096)
+        self.refused = 0
 
     def getChild(self, name, request):
         stem, dot, kind = name.decode("latin-1").partition(".")
@@ -235,24 +220,19 @@ class StatusIndicator(resource.Resource):
             return _Indicator(self, int(stem), kind)
         return resource.NoResource("Use /status/UIN.png or /status/UIN.json.")
 
-    @defer.inlineCallbacks
+    def allowed(self, request):
+        return self.limits.allow(client_address(request, self.proxies), self.clock.seconds())
+
     def lookup(self, uin):
-        """@return: Deferred firing with the public status name of C{uin}."""
+        """The public status name of C{uin}."""
         session = self.network.sessions.get(uin)
-        if session is not None and not session.active:
-            session = None
-        account = session.account if session is not None else None
-        if account is None:
-            try:
-                account = yield self.storage.get_account(uin)
-            except DatabaseUnavailable:
-                return indicator.UNKNOWN
-        return indicator.public_status(session, account)
+        if session is None or not session.active:
+            return indicator.OFFLINE
+        return indicator.public_status(session, session.account)
 
 
 class _Indicator(resource.Resource):
     isLeaf = True
-    log = Logger()
 
     def __init__(self, parent, uin, kind):
         resource.Resource.__init__(self)
@@ -261,26 +241,53 @@ class _Indicator(resource.Resource):
         self.kind = kind
 
     def render_GET(self, request):
-        d = self.parent.lookup(self.uin)
-        d.addCallback(self._answer, request)
-        d.addErrback(self._failed, request)
-        return server.NOT_DONE_YET
-
-    def _answer(self, status, request):
-        if request.channel is None:  # the visitor has gone
-            return
+        if not self.parent.allowed(request):
+            self.parent.refused += 1
+            request.setResponseCode(429)
+            request.setHeader(b"retry-after", b"10")
+            request.setHeader(b"content-type", b"text/plain")
+            return b"Too many requests.\n"
+        status = self.parent.lookup(self.uin)
         if self.kind == "json":
-            body = _json(request, {"uin": self.uin, "status": status})
-        else:
-            request.setHeader(b"content-type", b"image/png")
-            request.setHeader(b"cache-control", b"no-cache, max-age=0")
-            body = indicator.IMAGES[status]
-        request.write(body)
-        request.finish()
+            return _json(request, {"uin": self.uin, "status": status})
+        request.setHeader(b"content-type", b"image/png")
+        request.setHeader(b"cache-control", b"no-cache, max-age=0")
+        return indicator.IMAGES[status]
 
-    def _failed(self, failure, request):
-        self.log.failure("status of {uin} could not be looked up", failure, uin=self.uin)
-        self._answer(indicator.UNKNOWN, request)
+
+class Icons(resource.Resource):
+    """C{/icons/NAME.png}: the indicator's image of each status, for pages to show."""
+
+    def getChild(self, name, request):
+        stem, _, kind = name.decode("latin-1").partition(".")
+        if kind == "png" and stem in indicator.IMAGES:
+            return _Static(indicator.IMAGES[stem], b"image/png")
+        return resource.NoResource()
+
+
+class Static(resource.Resource):
+    """C{/static/}: the stylesheet and the dashboard's script, read once."""
+
+    FILES = {"site.css": b"text/css; charset=utf-8", "dashboard.js": b"text/javascript; charset=utf-8"}
+
+    def __init__(self):
+        resource.Resource.__init__(self)
+        for name, kind in self.FILES.items():
+            self.putChild(name.encode("ascii"), _Static(read_static(name), kind))
+
+
+class _Static(resource.Resource):
+    isLeaf = True
+
+    def __init__(self, data, kind):
+        resource.Resource.__init__(self)
+        self.data = data
+        self.kind = kind
+
+    def render_GET(self, request):
+        request.setHeader(b"content-type", self.kind)
+        request.setHeader(b"cache-control", b"public, max-age=300")
+        return self.data
 
 
 class ServerStatus(resource.Resource):
@@ -291,11 +298,12 @@ class ServerStatus(resource.Resource):
 
     isLeaf = True
 
-    def __init__(self, network, clock, started_at, as_json=False):
+    def __init__(self, network, clock, started_at, layout=None, as_json=False):
         resource.Resource.__init__(self)
         self.network = network
         self.clock = clock
         self.started_at = started_at
+        self.layout = layout
         self.as_json = as_json
 
     def figures(self):
@@ -309,11 +317,15 @@ class ServerStatus(resource.Resource):
         figures = self.figures()
         if self.as_json:
             return _json(request, figures)
-        body = ("<dl>\n<dt>Users online</dt><dd id=\"online\">%d</dd>\n"
-                "<dt>Up for</dt><dd id=\"uptime\">%s</dd>\n"
-                "<dt>Version</dt><dd>iserverd %s</dd>\n</dl>"
+        body = ("<div class=\"tiles\">\n"
+                "<div class=\"tile\"><div class=\"label\">Users online</div>"
+                "<div class=\"value\" id=\"online\">%d</div></div>\n"
+                "<div class=\"tile\"><div class=\"label\">Up for</div>"
+                "<div class=\"value\" id=\"uptime\">%s</div></div>\n"
+                "<div class=\"tile\"><div class=\"label\">Version</div>"
+                "<div class=\"value\">%s</div></div>\n</div>"
                 % (figures["online"], duration(figures["uptime"]), escape(figures["version"])))
-        return _html(request, 200, "Server status", body)
+        return self.layout.respond(request, 200, "Server status", body, current="server")
 
 
 def duration(seconds):
@@ -326,74 +338,73 @@ def duration(seconds):
 
 
 class Index(resource.Resource):
+    """The home page: the network's name and text, and what one can do here."""
+
     isLeaf = True
 
+    def __init__(self, config, layout):
+        resource.Resource.__init__(self)
+        self.config = config
+        self.layout = layout
+
     def render_GET(self, request):
-        body = ("<ul>\n<li><a href=\"pager\">Send a message to an ICQ user</a></li>\n"
-                "<li><a href=\"server\">Server status</a></li>\n</ul>\n"
-                "<p>Status indicator: <code>&lt;img src=\"/status/UIN.png\"&gt;</code>, "
-                "or <code>/status/UIN.json</code>.</p>")
-        return _html(request, 200, "iserverd", body)
+        config = self.config
+        cards = []
+        if config.web_registration:
+            cards.append(("Get a UIN", "Sign up for an account on this network, then log in with any "
+                          "ICQ client.", "register", "Sign up"))
+        cards.append(("Your account", "Change your password and the details others see.", "account", "Log in"))
+        cards.append(("Send a message", "Page a user from the web, no client needed.", "pager", "Write"))
+        if config.web_online_list:
+            cards.append(("Who's online", "See who is around right now.", "online", "Look"))
+        cards.append(("Server", "Users online, traffic and health of the last 24 hours.", "server", "Open"))
+        body = ('<div class="lead">%s</div>\n<div class="grid">\n%s\n</div>\n'
+                '<div class="card"><h2>Connecting a client</h2>'
+                '<p>Point ICQ 99, licq, micq or a Groupware client at this server, UDP port %d.</p>'
+                '<p class="muted">Status indicator for your own web page: '
+                '<code>&lt;img src="/status/UIN.png"&gt;</code> or <code>/status/UIN.json</code>.</p></div>'
+                % (paragraphs(config.web_text),
+                   "\n".join('<div class="card"><h2>%s</h2><p class="muted">%s</p>'
+                             '<p><a class="button" href="%s">%s</a></p></div>'
+                             % (escape(t), escape(d), href, escape(b)) for t, d, href, b in cards),
+                   config.port))
+        return self.layout.respond(request, 200, "Welcome to %s" % (config.web_name,), body, current="")
+
+
+def trusted_proxies(config):
+    """The C{Web trusted proxies} networks; a bad entry is a one-line L{ConfigError}."""
+    try:
+        return parse_proxies(config.web_trusted_proxies)
+    except ValueError as e:
+        raise ConfigError("Web trusted proxies: %s" % (e,))
 
 
 def build_root(network, storage, config, clock, started_at):
     """The resource tree of the web front."""
+    layout = Layout(config)
+    proxies = trusted_proxies(config)
     root = resource.Resource()
-    root.putChild(b"", Index())
-    root.putChild(b"pager", Pager(network, config, PagerLimits(clock)))
-    root.putChild(b"status", StatusIndicator(network, storage))
-    root.putChild(b"server", ServerStatus(network, clock, started_at))
+    root.putChild(b"", Index(config, layout))
+    root.putChild(b"pager", Pager(network, config, PagerLimits(clock), layout, proxies))
+    root.putChild(b"status", StatusIndicator(network, clock, config.web_indicator_rate, proxies))
+    root.putChild(b"server", ServerStatus(network, clock, started_at, layout))
     root.putChild(b"server.json", ServerStatus(network, clock, started_at, as_json=True))
+    root.putChild(b"static", Static())
+    root.putChild(b"icons", Icons())
     return root
 
 
-class LimitedRequest(server.Request):
-    """
-    A request whose body may not exceed L{MAX_BODY}: a larger one gets 413
-    and the connection is closed, before the body is stored anywhere.
-    """
-
-    _too_large = False
-    _body_size = 0
-
-    def gotLength(self, length):
-        if length is not None and length > MAX_BODY:
-            self._refuse()
-            self.content = io.BytesIO()
-            return
-        server.Request.gotLength(self, length)
-
-    def handleContentChunk(self, data):
-        if self._too_large:
-            return
-        self._body_size += len(data)
-        if self._body_size > MAX_BODY:
-            self._refuse()
-            return
-        server.Request.handleContentChunk(self, data)
-
-    def _refuse(self):
-        self._too_large = True
-        transport = self.channel.transport
-        transport.write(b"HTTP/1.1 413 Payload Too Large\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
-        transport.loseConnection()
-
-    def process(self):
-        if not self._too_large:
-            server.Request.process(self)
-
-
-def make_site(root):
-    site = server.Site(root, requestFactory=LimitedRequest)
-    site.displayTracebacks = False
-    return site
+def make_site(root, config, clock):
+    return WebSite(root, clock, max_connections=config.web_max_connections,
+                   max_per_address=config.web_max_per_address,
+                   request_timeout=config.web_request_timeout, proxies=trusted_proxies(config))
 
 
 class WebService(service.Service):
     """
     Serves the web front on TCP.
 
-    @ivar clock: the L{IReactorTime} for rate limits and uptime.
+    @ivar clock: the L{IReactorTime} for rate limits, deadlines and uptime.
     """
 
     log = Logger()
@@ -416,8 +427,7 @@ class WebService(service.Service):
 
     def startService(self):
         self.site = make_site(build_root(self.network, self.storage, self.config, self.clock,
-                                         self.clock.seconds()))
-        self.site.noisy = False
+                                         self.clock.seconds()), self.config, self.clock)
         self._listening = self.reactor.listenTCP(self.port, self.site, interface=self.interface)
         service.Service.startService(self)
         host = self._listening.getHost()
