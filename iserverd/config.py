@@ -120,6 +120,13 @@ def _codec(text):
     return value
 
 
+def _durability(text):
+    value = text.strip().lower()
+    if value not in ("commit", "memory"):
+        raise ValueError("expected commit or memory, got %r" % (text,))
+    return value
+
+
 def _level(text):
     value = text.strip().lower()
     if value.isdigit():
@@ -175,6 +182,13 @@ SETTINGS = (
     Setting("online_check_period", ("Online db check period",), 600, _int(10, 86400),
             "Seconds between rewrites of the database's online table from the server's own "
             "(repairs it after a database outage)."),
+    Setting("message_durability", ("Message durability",), "commit", _durability,
+            "commit: a message to an online user is written to the database before its sender is "
+            "acknowledged, so no acknowledged message is lost even to a crash; memory: it is written "
+            "only if the recipient never acknowledges it (faster; messages in flight die with the process)."),
+    Setting("message_commit_delay", ("Message commit delay",), 0, _int(0, 100),
+            "Milliseconds an idle server waits to gather more messages into one commit (0: at once; "
+            "messages arriving while a commit runs always share the next one)."),
     Setting("log_level", ("Log level",), "info", _level,
             "debug, info, warn, error or critical."),
     # Operations

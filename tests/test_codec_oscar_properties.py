@@ -209,6 +209,26 @@ class StructureTests(unittest.TestCase):
         self.assertFalse(ssi.parse_edit_begin(b""))
         self.assertTrue(ssi.parse_edit_begin(h("00010000")))
 
+    def test_registration(self):
+        """17,04: the password is the LNTS at offset 40; 17,05: the new UIN at offset 42 (licq)."""
+        request = auth.RegisterRequest(b"secret", 3, 0x11223344)
+        block = Tlvs.parse(request.build()).get(1)
+        self.assertEqual(block[40:49], h("0700") + b"secret\0")
+        self.assertEqual(auth.RegisterRequest.parse(request.build()), request)
+        reply = auth.NewUin(20001, 3, 0x11223344, 1234, "192.0.2.7")
+        block = Tlvs.parse(reply.build()).get(1)
+        self.assertEqual(block[42:46], h("214E0000"))
+        self.assertEqual(block[:2], (len(block) - 2).to_bytes(2, "little"))
+        self.assertEqual(block[18:22], h("00000004"))
+        self.assertEqual(auth.NewUin.parse(reply.build()), reply)
+        self.assertEqual(auth.register_refused(), h("0005"))
+
+    def test_meta(self):
+        """0x07D0 / 0x07DA framing: subtype LE, result byte, data."""
+        self.assertEqual(icq.MetaRequest(0x04B2, h("E9030000")).build(), h("B204 E9030000"))
+        self.assertEqual(icq.MetaReply.parse(h("C800 0A") + b"rest"), icq.MetaReply(0xC8, 0x0A, b"rest"))
+        self.assertRaises(MalformedPacket, icq.MetaReply.parse, h("C8"))
+
     def test_disconnectWithoutText(self):
         """A channel-4 close may carry the reason alone."""
         self.assertEqual(auth.Disconnect(1).build(), h("0009 0002 0001"))
@@ -240,6 +260,7 @@ PARSERS = [
     ssi.parse_items, ssi.Roster.parse, ssi.RosterStamp.parse, ssi.parse_results,
     ssi.parse_rights, ssi.parse_edit_begin, ssi.AuthRequest.parse, ssi.AuthReply.parse,
     ssi.parse_name, icq.Envelope.parse, icq.OfflineMessage.parse, snac.Error.parse,
+    icq.MetaRequest.parse, icq.MetaReply.parse, auth.RegisterRequest.parse, auth.NewUin.parse,
     userinfo.UserInfo.parse, userinfo.DcInfo.parse, Tlvs.parse,
 ]
 
@@ -260,6 +281,8 @@ VALID_BODIES = [
     icbm.Rendezvous(0, b"k" * 8, userinfo.CAP_SRV_RELAY, Tlvs.of(
         (0x2711, icbm.ServerRelayMessage(1, text=b"x").build()))).build(),
     icbm.ServerRelayMessage(1, text=b"hello").build(),
+    auth.RegisterRequest(b"pw", 3, 7).build(),
+    auth.NewUin(20001, 3, 7, 1, "1.2.3.4").build(),
     ssi.Roster((ssi.Item(b"G", 1, 0, 1, Tlvs.of((0xC8, h("0101")))),
                 ssi.Item(b"1002", 1, 0x101, 0, Tlvs.of((0x131, b"Bob"))))).build(),
     ssi.AuthRequest(b"1004", b"please", b"utf-8").build(),
@@ -416,6 +439,11 @@ class RoundTripTests(unittest.TestCase):
         st.builds(icbm.ChannelOneMessage, small, u16s, u16s, small),
         st.builds(icbm.IcqMessage, u32s, u8s, u8s, small.map(lambda b: b.replace(b"\0", b""))),
         st.builds(ssi.RosterStamp, u32s, u16s),
+        st.builds(icq.MetaRequest, u16s, small),
+        st.builds(icq.MetaReply, u16s, u8s, small),
+        st.builds(auth.RegisterRequest, small.map(lambda b: b.replace(b"\0", b"")), u16s, u32s),
+        st.builds(auth.NewUin, u32s, u16s, u32s, u32s,
+                  st.tuples(u8s, u8s, u8s, u8s).map(lambda t: "%d.%d.%d.%d" % t)),
         st.builds(ssi.AuthReply, names, st.booleans(), small),
         st.builds(icq.Envelope, u32s, u16s, st.binary(min_size=2, max_size=2), small),
         st.builds(userinfo.DcInfo, st.tuples(u8s, u8s, u8s, u8s).map(lambda t: "%d.%d.%d.%d" % t),

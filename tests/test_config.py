@@ -71,6 +71,7 @@ class ConfigTests(unittest.TestCase):
             ("Bind interface = example\n", "IPv4"),
             ("just words\n", "Key = value"),
             ("WWP socket mode = 0666\n", "others"),
+            ("Message durability = fast\n", "commit or memory"),
         ]:
             path = self.write(text)
             e = self.assertRaises(config.ConfigError, config.load, path)

@@ -8,9 +8,11 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 
+import psycopg2
 from psycopg2 import sql
-from twisted.internet import defer, reactor
+from twisted.internet import defer, reactor, task
 from twisted.trial import unittest
 
 from iserverd.codec import v5
@@ -52,10 +54,69 @@ class DatabaseOutageTests(unittest.TestCase):
     @defer.inlineCallbacks
     def test_outage_and_recovery(self):
         """
-        While the database is away: logins get BUSY ("try again"), messages to
-        online users still flow, messages to offline users are not acknowledged;
-        when it returns the pool reconnects and the resent message is stored.
+        While the database is away: logins get BUSY ("try again"), messages
+        (to online users too, with durability commit) are not acknowledged;
+        when it returns the pool reconnects and the resent messages are
+        stored or relayed.
         """
+        yield self.outage_and_recovery(online_flows=False)
+
+    @defer.inlineCallbacks
+    def test_outage_and_recovery_memory(self):
+        """
+        With durability memory, messages to online users still flow while
+        the database is away; the rest is as with commit.
+        """
+        self.server.network.relay_log = None
+        yield self.outage_and_recovery(online_flows=True)
+
+    @defer.inlineCallbacks
+    def test_resend_while_store_stalls(self):
+        """
+        A message resent while its first copy waits for a stalled database is
+        not acknowledged; when that store then fails, neither copy was; the
+        next resend is stored and acknowledged, once.
+        """
+        a = yield self.online(ALICE)
+        blocker = psycopg2.connect(self.dsn)
+        self.addCleanup(blocker.close)
+        cursor = blocker.cursor()
+        cursor.execute("LOCK TABLE offline_messages IN ACCESS EXCLUSIVE MODE")
+        a.seq1 += 1
+        a.seq2 += 1
+        first = a.raw(v5.CMD_SEND_MESSAGE, v5.SendMessage(CAROL, 1, b"for carol").build())
+        yield support.until(lambda: support.query(
+            self.dsn, "SELECT count(*) FROM pg_locks WHERE NOT granted") != [(0,)])
+
+        def resend():
+            a.raw(v5.CMD_SEND_MESSAGE, v5.SendMessage(CAROL, 1, b"for carol").build(),
+                  seq1=first.seq1, seq2=first.seq2)
+
+        def acks():
+            return [p for p in a.of(v5.SRV_ACK) if p.seq1 == first.seq1]
+
+        resend()
+        yield a.keep_alive()
+        self.assertEqual(acks(), [], "a repeat was acknowledged before its first copy was stored")
+        cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                       " WHERE datname = %s AND pid <> pg_backend_pid()", (self.name,))
+        blocker.rollback()
+        yield support.pool_up(self.server.storage)
+        yield a.keep_alive()
+        self.assertEqual(acks(), [], "a message whose store failed was acknowledged")
+        self.assertEqual(support.query(self.dsn, "SELECT count(*) FROM offline_messages"), [(0,)])
+        # The client resends until it is acknowledged.
+        for _ in range(40):
+            resend()
+            yield sleep(0.25)
+            if acks():
+                break
+        self.assertTrue(acks())
+        rows = support.query(self.dsn, "SELECT to_uin, body FROM offline_messages")
+        self.assertEqual([(r[0], bytes(r[1])) for r in rows], [(CAROL, b"for carol")])
+
+    @defer.inlineCallbacks
+    def outage_and_recovery(self, online_flows):
         a = yield self.online(ALICE, [BOB])
         b = yield self.online(BOB, [ALICE])
         storage = self.server.storage
@@ -66,9 +127,18 @@ class DatabaseOutageTests(unittest.TestCase):
         reply = yield c.login()
         self.assertEqual(reply.command, v5.SRV_BUSY)
 
-        yield a.message(BOB, b"online still works")
-        got = yield b.wait_command(v5.SRV_ONLINE_MESSAGE)
-        self.assertEqual(v5.OnlineMessage.parse(got.data).text, b"online still works")
+        if online_flows:
+            yield a.message(BOB, b"online still works")
+            got = yield b.wait_command(v5.SRV_ONLINE_MESSAGE)
+            self.assertEqual(v5.OnlineMessage.parse(got.data).text, b"online still works")
+        else:
+            a.seq1 += 1
+            a.seq2 += 1
+            to_bob = a.raw(v5.CMD_SEND_MESSAGE, v5.SendMessage(BOB, 1, b"for bob").build())
+            yield a.keep_alive()
+            self.assertFalse([p for p in a.of(v5.SRV_ACK) if p.seq1 == to_bob.seq1],
+                             "a message that could not be written was acknowledged")
+            self.assertFalse(b.of(v5.SRV_ONLINE_MESSAGE), "a message not written was relayed")
 
         a.seq1 += 1
         a.seq2 += 1
@@ -87,9 +157,19 @@ class DatabaseOutageTests(unittest.TestCase):
         yield a.wait_for(lambda p: p.command == v5.SRV_ACK and p.seq1 == stored_later.seq1)
         rows = support.query(self.dsn, "SELECT to_uin, body FROM offline_messages")
         self.assertEqual([(r[0], bytes(r[1])) for r in rows], [(CAROL, b"for carol")])
+        if not online_flows:
+            a.raw(v5.CMD_SEND_MESSAGE, v5.SendMessage(BOB, 1, b"for bob").build(),
+                  seq1=to_bob.seq1, seq2=to_bob.seq2)
+            yield a.wait_for(lambda p: p.command == v5.SRV_ACK and p.seq1 == to_bob.seq1)
+            got = yield b.wait_command(v5.SRV_ONLINE_MESSAGE)
+            self.assertEqual(v5.OnlineMessage.parse(got.data).text, b"for bob")
 
         reply = yield c.login()
         self.assertEqual(reply.command, v5.SRV_HELLO)
+
+
+def sleep(seconds):
+    return task.deferLater(reactor, seconds, lambda: None)
 
 
 def free_udp_port():
@@ -177,6 +257,129 @@ class RestartTests(unittest.TestCase):
         yield b.wait_command(v5.SRV_END_OFFLINE_MESSAGES)
         yield b.keep_alive()
         yield support.until(lambda: support.query(dsn, "SELECT count(*) FROM offline_messages") == [(0,)])
+
+
+class KillInFlightTests(unittest.TestCase):
+    """
+    kill -9 while a sender sends at a steady rate to an online recipient that
+    does not acknowledge (so the messages sit in flight): after a restart
+    every message the server acknowledged reaches the recipient exactly once.
+    """
+
+    RATE = 0.01  # seconds between messages
+    COUNT = 120
+
+    start = RestartTests.start
+    stop = RestartTests.stop
+    wait_ready = RestartTests.wait_ready
+
+    def set_allowed(self, dsn, allowed):
+        """Stop (or restart) PostgreSQL for this database: refuse connections, end every backend."""
+        name = support.database_name(dsn)
+        DatabaseOutageTests.set_allowed(type("Outage", (), {"name": name})(), allowed)
+        while not allowed and support.cluster().execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", (name,)) != [(0,)]:
+            time.sleep(0.01)
+
+    @defer.inlineCallbacks
+    def run_and_kill(self, stop_database=False):
+        """
+        @return: Deferred firing with C{(dsn, port, acknowledged texts, texts
+            sent after the database was stopped, every text sent)}.
+        """
+        dsn = support.fresh_database(self)
+        for uin in (ALICE, BOB):
+            support.query(dsn, "INSERT INTO users (uin, password_hash) VALUES (%s, %s)",
+                          (uin, hash_password(PASSWORDS[uin])))
+        port = free_udp_port()
+        process = self.start(dsn, port)
+        b, reply = yield self.wait_ready(port, BOB, process)
+        self.assertEqual(reply.command, v5.SRV_HELLO)
+        b.auto_ack = False
+        a, reply = yield self.wait_ready(port, ALICE, process)
+        self.assertEqual(reply.command, v5.SRV_HELLO)
+        sent = {}
+        after_stop = set()
+        stopped = False
+        for n in range(self.COUNT):
+            if n == self.COUNT // 2:
+                if stop_database:
+                    self.addCleanup(self.set_allowed, dsn, True)
+                    self.set_allowed(dsn, False)
+                    stopped = True
+                else:
+                    process.send_signal(signal.SIGKILL)
+            a.seq1 = (a.seq1 + 1) & 0xFFFF
+            a.seq2 = (a.seq2 + 1) & 0xFFFF
+            text = b"message %d" % (n,)
+            packet = a.raw(v5.CMD_SEND_MESSAGE, v5.SendMessage(BOB, 1, text).build())
+            sent[packet.seq1] = text
+            if stopped:
+                after_stop.add(text)
+            yield sleep(self.RATE)
+        yield sleep(0.5)
+        if stop_database:
+            process.send_signal(signal.SIGKILL)
+        process.wait(30)
+        acknowledged = {sent[p.seq1] for p in a.of(v5.SRV_ACK) if p.seq1 in sent}
+        online = [v5.OnlineMessage.parse(p.data).text for p in b.of(v5.SRV_ONLINE_MESSAGE)]
+        self.assertTrue(online, "the recipient saw no message in flight")
+        if stop_database:
+            self.set_allowed(dsn, True)
+        return dsn, port, a, acknowledged, after_stop, list(sent.values())
+
+    @defer.inlineCallbacks
+    def delivered_after_restart(self, dsn, port, alice, resend):
+        """
+        Restart; the sender logs in again and resends what it was never
+        acknowledged for (as a client does) and the texts C{resend}; the
+        recipient logs in and takes its offline messages.
+
+        @return: Deferred firing with the texts the recipient was given.
+        """
+        process = self.start(dsn, port)
+        a, reply = yield self.wait_ready(port, ALICE, process)
+        self.assertEqual(reply.command, v5.SRV_HELLO)
+        for text in resend:
+            yield a.message(BOB, text)
+        b, reply = yield self.wait_ready(port, BOB, process)
+        self.assertEqual(reply.command, v5.SRV_HELLO)
+        yield b.contact_list([])
+        yield b.wait_command(v5.SRV_END_OFFLINE_MESSAGES)
+        yield b.keep_alive()
+        yield support.until(lambda: support.query(dsn, "SELECT count(*) FROM offline_messages") == [(0,)])
+        self.assertEqual(support.query(dsn, "SELECT count(*) FROM relayed_messages"), [(0,)])
+        return [v5.OfflineMessage.parse(p.data).text for p in b.of(v5.SRV_OFFLINE_MESSAGE)]
+
+    @defer.inlineCallbacks
+    def test_kill_with_messages_in_flight(self):
+        """
+        Every acknowledged message is delivered once after the restart, also
+        when the sender resends, after logging in again, messages it had been
+        acknowledged for (the ACK lost) and those it had not.
+        """
+        dsn, port, alice, acknowledged, _, sent = yield self.run_and_kill()
+        self.assertTrue(acknowledged, "nothing was acknowledged before the kill")
+        unacknowledged = [t for t in sent if t not in acknowledged]
+        self.assertTrue(unacknowledged, "the kill came after the last message")
+        resend = unacknowledged + sorted(acknowledged)[-3:]
+        delivered = yield self.delivered_after_restart(dsn, port, alice, resend)
+        self.assertEqual(sorted(delivered), sorted(set(delivered)), "a message was delivered twice")
+        self.assertEqual(set(delivered), set(sent))
+
+    @defer.inlineCallbacks
+    def test_database_stopped_then_kill(self):
+        """
+        With the database stopped mid-run nothing sent afterwards is
+        acknowledged; after kill -9 and a restart every acknowledged message
+        is delivered once.
+        """
+        dsn, port, alice, acknowledged, after_stop, sent = yield self.run_and_kill(stop_database=True)
+        self.assertTrue(acknowledged, "nothing was acknowledged before the database stopped")
+        self.assertEqual(acknowledged & after_stop, set(), "acknowledged without a database")
+        delivered = yield self.delivered_after_restart(dsn, port, alice, ())
+        self.assertEqual(sorted(delivered), sorted(set(delivered)), "a message was delivered twice")
+        self.assertLessEqual(acknowledged, set(delivered))
 
 
 class MirrorRepairTests(unittest.TestCase):

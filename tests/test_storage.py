@@ -18,6 +18,7 @@ from iserverd.storage.interfaces import (
     IStorage,
     NoSuchUser,
     OnlineRow,
+    RelayedMessage,
 )
 from iserverd.storage.passwords import verify_password
 from iserverd.storage.postgres import FIRST_FREE_UIN
@@ -172,6 +173,30 @@ class StorageContract:
         self.assertEqual(deleted, 0)
         pending = yield self.store.pending_messages(1001)
         self.assertEqual([m.id for m in pending], [second])
+
+    @defer.inlineCallbacks
+    def test_relayed_messages(self):
+        """Relayed messages get ids in order; forgotten ones go, the others become offline messages."""
+        yield self.store.create_user(1001, b"pw")
+        when = datetime(2026, 1, 2, 3, 4, tzinfo=timezone.utc)
+        batch = [RelayedMessage(1001, 1002, when, 1, b"one"), RelayedMessage(4242, 1002, when, 1, b"nobody"),
+                 RelayedMessage(1001, 1003, when, 4, b"caf\xe9\x00")]
+        ids = yield self.store.log_relayed(batch)
+        self.assertEqual(len(ids), 3)
+        self.assertEqual(sorted(ids), ids)
+        self.assertEqual((yield self.store.log_relayed([])), [])
+        self.assertEqual((yield self.store.forget_relayed([ids[0], 999999])), 1)
+        # The deleted account's message is dropped, the other one moved.
+        self.assertEqual((yield self.store.relayed_to_offline([ids[1], ids[2]])), 1)
+        self.assertEqual((yield self.store.relayed_to_offline([ids[2]])), 0)
+        pending = yield self.store.pending_messages(1001)
+        self.assertEqual([(m.from_uin, m.sent_at, m.msg_type, m.body) for m in pending],
+                         [(1003, when, 4, b"caf\xe9\x00")])
+        yield self.store.log_relayed([RelayedMessage(1001, 1002, when, 1, b"left")])
+        self.assertEqual((yield self.store.relayed_to_offline()), 1)
+        recent = yield self.store.recent_messages(when)
+        self.assertEqual([m.body for m in recent], [b"caf\xe9\x00", b"left"])
+        self.assertEqual((yield self.store.recent_messages(datetime(2026, 1, 3, tzinfo=timezone.utc))), [])
 
     @defer.inlineCallbacks
     def test_sync_online_rows(self):

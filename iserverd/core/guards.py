@@ -11,6 +11,8 @@ C{parse_request(packet)} (the command's parameters, or L{None}).
 
 import functools
 
+from twisted.internet import defer
+
 from iserverd.core.network import SYSTEM_UIN
 from iserverd.core.session import unacknowledged
 from iserverd.storage.interfaces import LIST_INVISIBLE, LIST_VISIBLE
@@ -74,7 +76,9 @@ def session_command(method):
     """
     Run C{method(self, session, packet, addr, request)} only for a packet from
     the sender's own login, with its parsed parameters; a repeat of a recently
-    handled packet is acknowledged again and not acted on twice.  A malformed
+    handled packet is acknowledged again and not acted on twice, and a repeat
+    of one still being handled is acknowledged only once that succeeds (a
+    message's resend is never acknowledged before its first copy is stored).  A malformed
     packet is dropped before it is remembered, so its corrected resend is
     acted on.
     """
@@ -85,12 +89,35 @@ def session_command(method):
         if session is None:
             return None
         request = self.parse_request(packet)
-        if session.is_repeat(packet.seq1, packet.command):
-            self.ack(packet, addr)
+        key = (packet.seq1, packet.command)
+        if session.is_repeat(*key):
+            original = session.handling.get(key)
+            if original is None:
+                self.ack(packet, addr)
+            else:
+                # The first copy is still being handled (a message being
+                # stored): the repeat is acknowledged only if that succeeds.
+                original.addBoth(_ack_repeat, self, session, packet, addr)
             return None
-        return method(self, session, packet, addr, request)
+        result = method(self, session, packet, addr, request)
+        if isinstance(result, defer.Deferred):
+            # Removed at once when it is already done.
+            session.handling[key] = result
+            result.addBoth(_handled, session, key)
+        return result
 
     return handle
+
+
+def _ack_repeat(result, handler, session, packet, addr):
+    if session.active and session.remembers(packet.seq1, packet.command):
+        handler.ack(packet, addr)
+    return result
+
+
+def _handled(result, session, key):
+    session.handling.pop(key, None)
+    return result
 
 
 class SharedCommands(SessionChecks):

@@ -18,6 +18,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 
 from iserverd.core import presence
+from iserverd.core.groupcommit import GroupCommit
 from iserverd.core.reliable import ReliableQueue
 from iserverd.core.session import Session, SessionTable, visible_to
 from iserverd.storage.interfaces import (
@@ -25,6 +26,7 @@ from iserverd.storage.interfaces import (
     LIST_VISIBLE,
     DatabaseUnavailable,
     OnlineRow,
+    RelayedMessage,
 )
 from iserverd.storage.passwords import verify_password
 
@@ -55,6 +57,30 @@ SYSTEM_UIN = 1
 # whichever comes first (licq sends no list when it is empty).
 OFFLINE_DELIVERY_DELAY = 5.0
 OFFLINE_BATCH = 500
+
+# A message the server acknowledged may be sent again by its client after a
+# crash (the ACK was lost, or never left).  For this long after a start, a
+# message equal to one stored in this window before it (same sender,
+# recipient, type and text) is taken for that resend: acknowledged, not
+# delivered twice.  It covers the clients' resend horizon (v5: 10 s x 5
+# resends) and a restart.
+RESEND_WINDOW = 120.0
+
+# Relayed-message batches written at the same time.
+RELAY_COMMITS = 2
+
+
+class Carried(collections.namedtuple("Carried", "from_uin msg_type text sent_at relayed_id")):
+    """
+    A message in a reliable packet: stored offline if the recipient never
+    acknowledges it.  C{relayed_id} is its row in the relayed messages
+    (L{None} when it was not written, C{Message durability = memory}).
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, from_uin, msg_type, text, sent_at, relayed_id=None):
+        return super().__new__(cls, from_uin, msg_type, text, sent_at, relayed_id)
 
 
 def online_row(session):
@@ -106,9 +132,20 @@ class Network:
         self._next_mirror_check = clock.seconds() + config.online_check_period
         self.throttle = throttle
         self.logins = collections.Counter()
+        delay = config.message_commit_delay / 1000.0
+        # With durability "commit", a message to an online user is written
+        # (in a group commit) before its sender is acknowledged, and deleted
+        # (in batches) when the recipient acknowledges it.
+        self.relay_log = None
+        if config.message_durability == "commit":
+            self.relay_log = GroupCommit(clock, storage.log_relayed, delay, concurrency=RELAY_COMMITS)
+        self.relay_done = GroupCommit(clock, storage.forget_relayed, delay)
+        self.relay_offline = GroupCommit(clock, storage.relayed_to_offline, delay)
+        self._resent = collections.Counter()
+        self._resent_until = 0.0
         self.counters = {
             "logins": 0, "login_failures": 0, "expired": 0, "relayed": 0,
-            "stored": 0, "dropped_messages": 0, "resends": 0,
+            "stored": 0, "dropped_messages": 0, "resends": 0, "resent_after_crash": 0,
         }
 
     def now(self):
@@ -125,10 +162,12 @@ class Network:
         fragments of a long packet their SEQ1s (v3.md section 16.1).
 
         @param on_ack: called when the last of C{packets} is acknowledged.
-        @param message: the message these packets carry, stored offline if
-            they are never acknowledged.
+        @param message: the L{Carried} message these packets carry, stored
+            offline if they are never acknowledged.
         """
         if not session.active:
+            if message is not None:
+                self._keep_undelivered(session.uin, [message])
             return
         speaker = session.speaker
         now = self.now()
@@ -143,6 +182,8 @@ class Network:
             )
             if not queued:
                 self.log.warn("uin {uin}: too many unacknowledged packets, ending its session", uin=session.uin)
+                if message is not None:
+                    self._keep_undelivered(session.uin, [message])
                 self.end_session(session, "unacknowledged packets")
                 return
 
@@ -298,8 +339,7 @@ class Network:
             if entry.message is not None and id(entry.message) not in seen:
                 seen.add(id(entry.message))
                 undelivered.append(entry.message)
-        for from_uin, msg_type, text, sent_at in undelivered:
-            self._store_undelivered(session.uin, from_uin, msg_type, text, sent_at)
+        self._keep_undelivered(session.uin, undelivered)
         if self.sessions.get(session.uin) is None:
             for watcher in self.sessions.watchers(session.uin):
                 self.send_reliable(watcher, watcher.speaker.user_offline(watcher, session.uin))
@@ -315,6 +355,31 @@ class Network:
             return False
         self.end_session(session, reason)
         return True
+
+    def _keep_undelivered(self, to_uin, messages):
+        """
+        Messages the recipient never acknowledged become offline messages: a
+        written one is moved (in a batch), another one is stored.
+        """
+        relayed = [m.relayed_id for m in messages if m.relayed_id is not None]
+        for m in messages:
+            if m.relayed_id is None:
+                self._store_undelivered(to_uin, m.from_uin, m.msg_type, m.text, m.sent_at)
+        for relayed_id in relayed:
+            # Already durable: the move only makes it an offline message.
+            self.counters["stored"] += 1
+            d = self.relay_offline.add(relayed_id)
+            self._record(d.addCallback(lambda _: self._offline_arrived(to_uin)))
+        if relayed:
+            self.log.info("{count} messages to {uin} were not acknowledged; stored offline",
+                          count=len(relayed), uin=to_uin)
+
+    def _offline_arrived(self, to_uin):
+        """A message was stored for C{to_uin}, who may have logged in while it was written."""
+        target = self.sessions.get(to_uin)
+        if target is not None and target.active and target.offline_delivery == "done":
+            target.offline_delivery = "due"
+            self._offline_due.append((self.now(), target))
 
     def _store_undelivered(self, to_uin, from_uin, msg_type, text, sent_at):
         d = self.storage.store_message(to_uin, from_uin, sent_at, msg_type, text)
@@ -442,9 +507,15 @@ class Network:
         """
         Route a message: to the recipient's session if it is online, else into
         offline storage.  The returned Deferred fires only once the message is
-        in the recipient's resend queue or committed to the database, so the
-        caller acknowledges the sender afterwards and nothing acknowledged is
-        lost.
+        committed to the database (to the relayed messages for an online
+        recipient, with C{Message durability = commit}; else to the offline
+        messages), so the caller acknowledges the sender afterwards and
+        nothing acknowledged is lost, not even to a crash.  With
+        C{Message durability = memory} a message for an online recipient is
+        acknowledged once it is in the recipient's resend queue.
+
+        A message equal to one stored just before the last start is taken for
+        its resend (see L{RESEND_WINDOW}): acknowledged, not delivered again.
 
         @param sender: the sender's L{Session}, if any (fills an empty "you
             were added" from its account).
@@ -454,10 +525,23 @@ class Network:
         if (msg_type & 0xFF) == MSG_YOU_WERE_ADDED and not text.strip(b"\x00"):
             text = self._you_were_added(sender)
         now = self.now()
+        if self._resent and self._resent_after_crash(now, from_uin, to_uin, msg_type, text):
+            return DELIVERED
         target = self.sessions.get(to_uin)
         if target is not None and target.active:
-            message = (from_uin, msg_type, text, utc(now))
-            self.send_reliable(target, target.speaker.message(target, from_uin, msg_type, text), message=message)
+            sent_at = utc(now)
+            relayed_id = None
+            if self.relay_log is not None:
+                relayed_id = yield self.relay_log.add(RelayedMessage(to_uin, from_uin, sent_at, msg_type, text))
+                target = self.sessions.get(to_uin)
+            message = Carried(from_uin, msg_type, text, sent_at, relayed_id)
+            if target is None or not target.active:
+                # Gone while the message was written.
+                self._keep_undelivered(to_uin, [message])
+                return STORED
+            on_ack = None if relayed_id is None else (lambda: self._record(self.relay_done.add(relayed_id)))
+            self.send_reliable(target, target.speaker.message(target, from_uin, msg_type, text),
+                               on_ack=on_ack, message=message)
             self.counters["relayed"] += 1
             return DELIVERED
         existing = yield self.storage.existing_uins([to_uin])
@@ -468,11 +552,42 @@ class Network:
         yield self.storage.store_message(to_uin, from_uin, utc(now), msg_type, text)
         self.counters["stored"] += 1
         # The recipient may have logged in while the row was being written.
-        target = self.sessions.get(to_uin)
-        if target is not None and target.active and target.offline_delivery == "done":
-            target.offline_delivery = "due"
-            self._offline_due.append((self.now(), target))
+        self._offline_arrived(to_uin)
         return STORED
+
+    def _resent_after_crash(self, now, from_uin, to_uin, msg_type, text):
+        if now >= self._resent_until:
+            self._resent.clear()
+            return False
+        key = (from_uin, to_uin, msg_type, bytes(text))
+        if self._resent[key] <= 0:
+            return False
+        self._resent[key] -= 1
+        self.counters["resent_after_crash"] += 1
+        self.log.info("message from {sender} to {uin} is a resend of one stored before the restart;"
+                      " acknowledged, not delivered again", sender=from_uin, uin=to_uin)
+        return True
+
+    @defer.inlineCallbacks
+    def recover(self):
+        """
+        At start: the messages that were relayed but not acknowledged when the
+        server last stopped (a crash) become offline messages, delivered at
+        their recipients' next login; the messages stored shortly before are
+        remembered to recognise a client's resend of one (L{RESEND_WINDOW}).
+
+        @return: Deferred firing with the number of messages recovered.
+        """
+        moved = yield self.storage.relayed_to_offline(None)
+        if moved:
+            self.log.warn("{count} messages in flight when the server stopped are now offline messages",
+                          count=moved)
+        now = self.now()
+        recent = yield self.storage.recent_messages(utc(now - RESEND_WINDOW))
+        for m in recent:
+            self._resent[(m.from_uin, m.to_uin, m.msg_type, bytes(m.body))] += 1
+        self._resent_until = now + RESEND_WINDOW
+        return moved
 
     def _you_were_added(self, sender):
         account = getattr(sender, "account", None)
@@ -580,6 +695,9 @@ class Network:
         """
         for session in self.sessions:
             self.end_session(session, "server shutting down")
+        for batcher in (self.relay_log, self.relay_done, self.relay_offline):
+            if batcher is not None:
+                batcher.flush()
         return self.settle()
 
     # --- administration -----------------------------------------------------
@@ -613,7 +731,7 @@ class Network:
                 reached.add(session.uin)
                 self.send_reliable(
                     session, session.speaker.message(session, SYSTEM_UIN, msg_type, text),
-                    message=(SYSTEM_UIN, msg_type, text, sent_at),
+                    message=Carried(SYSTEM_UIN, msg_type, text, sent_at),
                 )
         self.counters["relayed"] += len(reached)
         stored = 0
@@ -632,10 +750,7 @@ class Network:
             self.counters["stored"] += len(targets)
             for uin in targets:
                 # Logged in while the rows were being written: deliver them now.
-                target = self.sessions.get(uin)
-                if target is not None and target.active and target.offline_delivery == "done":
-                    target.offline_delivery = "due"
-                    self._offline_due.append((self.now(), target))
+                self._offline_arrived(uin)
             if len(accounts) < page:
                 break
         self.log.info("broadcast sent to {online} online users, stored for {stored} accounts",

@@ -96,6 +96,7 @@ class Session:
     active: bool = True
     offline_delivery: str = "due"  # due -> running -> done
     delivering: set = field(default_factory=set)
+    handling: dict = field(default_factory=dict)
     _recent: deque = field(default_factory=lambda: deque(maxlen=DEDUP_WINDOW))
     _top: Optional[int] = None
 
@@ -123,6 +124,10 @@ class Session:
             self._top = seq1
         self._recent.append(key)
         return False
+
+    def remembers(self, seq1, command):
+        """Whether C{(seq1, command)} was handled (not forgotten as failed)."""
+        return (seq1, command) in self._recent
 
     def forget_repeat(self, seq1, command):
         """Let a packet that could not be handled count as new when it is resent."""

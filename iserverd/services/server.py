@@ -114,6 +114,7 @@ class ServerService(service.MultiService):
         self.storage = yield self.database.open()
         yield self.storage.clear_online()
         self._build()
+        yield self.network.recover()
         self.port = self.reactor.listenUDP(
             self.config.port, self.protocol, interface=self.config.interface
         )

@@ -69,6 +69,17 @@ class OfflineMessage:
 
 
 @dataclass(frozen=True)
+class RelayedMessage:
+    """A message on its way to an online recipient (see L{IMessageStore.log_relayed})."""
+
+    to_uin: int
+    from_uin: int
+    sent_at: datetime
+    msg_type: int
+    body: bytes
+
+
+@dataclass(frozen=True)
 class OnlineRow:
     """A row of the online table: the part of a session other tools may read."""
 
@@ -195,6 +206,34 @@ class IMessageStore(Interface):
 
     def delete_messages(to_uin, ids):
         """Delete the given messages of C{to_uin} (only those); fires with the count."""
+
+    def log_relayed(messages):
+        """
+        Write messages relayed to online recipients, all in one transaction,
+        before their senders are acknowledged.
+
+        @param messages: L{RelayedMessage}s.
+        @return: Deferred firing with their ids, in the same order.
+        """
+
+    def forget_relayed(ids):
+        """The recipients acknowledged these relayed messages: delete them; fires with the count."""
+
+    def relayed_to_offline(ids=None):
+        """
+        Turn relayed messages into offline messages in one transaction: the
+        given ids (recipient gone without acknowledging them) or, with
+        L{None}, every one left (a crash).  Messages for accounts deleted
+        meanwhile are dropped.
+
+        @return: Deferred firing with the number of offline messages made.
+        """
+
+    def recent_messages(since):
+        """
+        @return: Deferred firing with the L{OfflineMessage}s sent at or after
+            C{since} (a resend of one of them after a crash is recognised).
+        """
 
 
 class IStorage(IUserStore, IOnlineStore, IContactStore, IMessageStore):

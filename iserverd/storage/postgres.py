@@ -482,3 +482,50 @@ class PostgresStorage:
         return d.addCallback(len)
 
 
+
+    def log_relayed(self, messages):
+        messages = list(messages)
+        if not messages:
+            return defer.succeed([])
+        columns = [list(c) for c in zip(*[
+            (m.to_uin, m.from_uin, m.sent_at, m.msg_type, psycopg2.Binary(bytes(m.body))) for m in messages
+        ])]
+        # One statement for the whole batch: the ids come from the sequence in
+        # the order of the ordinality, so sorted they match the input.
+        d = self.run_query(
+            "INSERT INTO relayed_messages (to_uin, from_uin, sent_at, msg_type, body)"
+            " SELECT t, f, s, m, b FROM unnest(%s::bigint[], %s::bigint[], %s::timestamptz[],"
+            " %s::integer[], %s::bytea[]) WITH ORDINALITY AS r(t, f, s, m, b, n) ORDER BY n RETURNING id",
+            columns,
+        )
+        return d.addCallback(lambda rows: sorted(r[0] for r in rows))
+
+    def forget_relayed(self, ids):
+        ids = list(ids)
+        if not ids:
+            return defer.succeed(0)
+        d = self.run_query("DELETE FROM relayed_messages WHERE id = ANY(%s::bigint[]) RETURNING id", (ids,))
+        return d.addCallback(len)
+
+    def relayed_to_offline(self, ids=None):
+        where = "" if ids is None else " WHERE id = ANY(%s::bigint[])"
+        params = () if ids is None else (list(ids),)
+        d = self.run_query(
+            "WITH moved AS (DELETE FROM relayed_messages" + where +
+            " RETURNING id, to_uin, from_uin, sent_at, msg_type, body)"
+            " INSERT INTO offline_messages (to_uin, from_uin, sent_at, msg_type, body)"
+            " SELECT to_uin, from_uin, sent_at, msg_type, body FROM moved"
+            " WHERE EXISTS (SELECT 1 FROM users WHERE users.uin = moved.to_uin) ORDER BY id RETURNING id",
+            params,
+        )
+        return d.addCallback(len)
+
+    def recent_messages(self, since):
+        d = self.run_query(
+            "SELECT id, to_uin, from_uin, sent_at, msg_type, body FROM offline_messages"
+            " WHERE sent_at >= %s ORDER BY id",
+            (since,),
+        )
+        return d.addCallback(
+            lambda rows: [OfflineMessage(r[0], r[1], r[2], r[3], r[4], bytes(r[5])) for r in rows]
+        )

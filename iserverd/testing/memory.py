@@ -75,11 +75,13 @@ class MemoryStorage:
         self.online = {}
         self.contacts = set()  # (owner, list type, target)
         self.messages = {}  # id -> OfflineMessage
+        self.relayed = {}  # id -> RelayedMessage
         self.grants = set()  # (owner, allowed)
         self.requests = {}  # id -> (password hash, email, ip, requested_at, info)
         self.departments = {}  # code -> name
         self.unavailable = False
         self._message_ids = itertools.count(1)
+        self._relayed_ids = itertools.count(1)
         self._request_ids = itertools.count(1)
 
     def _call(self, fn, *args):
@@ -256,6 +258,38 @@ class MemoryStorage:
             return len(gone)
 
         return self._call(delete)
+
+
+    def log_relayed(self, messages):
+        def log():
+            ids = []
+            for m in messages:
+                ids.append(next(self._relayed_ids))
+                self.relayed[ids[-1]] = m
+            return ids
+
+        return self._call(log)
+
+    def forget_relayed(self, ids):
+        return self._call(lambda: len([i for i in set(ids) if self.relayed.pop(i, None) is not None]))
+
+    def relayed_to_offline(self, ids=None):
+        def move():
+            chosen = sorted(self.relayed) if ids is None else sorted(set(ids) & set(self.relayed))
+            made = 0
+            for i in chosen:
+                m = self.relayed.pop(i)
+                if m.to_uin in self.users:
+                    new = OfflineMessage(next(self._message_ids), m.to_uin, m.from_uin, m.sent_at, m.msg_type,
+                                         bytes(m.body))
+                    self.messages[new.id] = new
+                    made += 1
+            return made
+
+        return self._call(move)
+
+    def recent_messages(self, since):
+        return self._call(lambda: [m for _, m in sorted(self.messages.items()) if m.sent_at >= since])
 
 
 def _fold(text):

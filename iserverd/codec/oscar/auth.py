@@ -9,6 +9,7 @@ version (perhaps with TLV 0x8003) a hello before family-0x17 SNACs.
 
 from dataclasses import dataclass
 
+from iserverd.codec import wire as lewire
 from iserverd.codec.errors import MalformedPacket
 from iserverd.codec.oscar.flap import FLAP_VERSION
 from iserverd.codec.oscar.wire import Reader, Tlvs, text, u16, u32, wstr
@@ -264,3 +265,80 @@ class Md5Login:
 
 def md5_login(name, digest, new_hash, client=LICQ_CLIENT):
     return Md5Login(text(name), digest, new_hash, Tlvs.of(*client))
+
+
+# --- registration (oscar.md 12) ------------------------------------------------
+
+REGISTER_REQUEST = 0x0028
+REGISTER_REPLY = 0x002D
+_PASSWORD_OFFSET = 40
+_NEW_UIN_OFFSET = 42
+
+
+@dataclass(frozen=True)
+class RegisterRequest:
+    """
+    17,04: TLV 0x0001 holding a little-endian block whose LNTS password
+    starts at offset 40; the rest (sequence, cookies) is kept for the reply.
+    """
+
+    password: bytes
+    sequence: int = 0
+    cookie: int = 0
+
+    @classmethod
+    def parse(cls, data):
+        block = Tlvs.parse(data).get(TLV_SCREEN_NAME)
+        if block is None:
+            raise MalformedPacket("registration request without TLV 0x0001")
+        r = lewire.Reader(block)
+        r.u32("registration zero")
+        r.u16("registration subcommand")
+        sequence = r.u16("registration sequence")
+        r.raw(8, "registration zeros")
+        cookie = r.u32("registration cookie")
+        r.raw(_PASSWORD_OFFSET - r.pos, "registration header")
+        return cls(r.lnts("registration password", limit=256), sequence, cookie)
+
+    def build(self):
+        block = (lewire.u32(0) + lewire.u16(REGISTER_REQUEST) + lewire.u16(self.sequence)
+                 + bytes(8) + lewire.u32(self.cookie) * 2 + bytes(16)
+                 + lewire.lnts(text(self.password)) + lewire.u32(self.cookie) + bytes(4) + bytes(2))
+        return Tlvs.of((TLV_SCREEN_NAME, block)).build()
+
+
+@dataclass(frozen=True)
+class NewUin:
+    """17,05: the new UIN at offset 42 of TLV 0x0001 (licq reads it there)."""
+
+    uin: int
+    sequence: int = 0
+    cookie: int = 0
+    port: int = 0
+    ip: str = "0.0.0.0"
+
+    @classmethod
+    def parse(cls, data):
+        block = Tlvs.parse(data).get(TLV_SCREEN_NAME)
+        if block is None or len(block) < _NEW_UIN_OFFSET + 4:
+            raise MalformedPacket("new-UIN reply without a UIN at offset 42")
+        r = lewire.Reader(block, 8)
+        sequence = r.u16("sequence")
+        port = r.u32("port")
+        ip = r.ip("ip")
+        r.u32("constant")
+        cookie = r.u32("cookie")
+        return cls(lewire.Reader(block, _NEW_UIN_OFFSET).u32("new UIN"), sequence, cookie, port, ip)
+
+    def build(self):
+        rest = (lewire.u32(0) + lewire.u16(REGISTER_REPLY) + lewire.u16(self.sequence)
+                + lewire.u32(self.port) + lewire.ip(self.ip)
+                # Written as the bytes 00 00 00 04 (SH's dump; ambiguity 19); unused.
+                + u32(4) + lewire.u32(self.cookie) + bytes(16)
+                + lewire.u32(self.uin) + lewire.u32(self.cookie))
+        return Tlvs.of((TLV_SCREEN_NAME, lewire.u16(len(rest)) + rest)).build()
+
+
+def register_refused(code=5):
+    """17,01: WORD error code (IServerd sends 5)."""
+    return u16(code)

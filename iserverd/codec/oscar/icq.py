@@ -106,6 +106,43 @@ class OfflineMessage:
                              t.minute, self.type & 0xFF, self.flags & 0xFF) + lewire.lnts(text(self.text))
 
 
+_META_REPLY = struct.Struct("<HB")
+
+
+@dataclass(frozen=True)
+class MetaRequest:
+    """0x07D0 data: WORD LE subtype, then the v5-style META parameters."""
+
+    subtype: int
+    data: bytes = b""
+
+    @classmethod
+    def parse(cls, data):
+        r = lewire.Reader(data)
+        return cls(r.u16("META subtype"), r.rest())
+
+    def build(self):
+        return lewire.u16(self.subtype) + bytes(self.data)
+
+
+@dataclass(frozen=True)
+class MetaReply:
+    """0x07DA data: WORD LE subtype, BYTE result (0x0A ok, 0x32 fail, 0x14 error), data."""
+
+    subtype: int
+    result: int = 0x0A
+    data: bytes = b""
+
+    @classmethod
+    def parse(cls, data):
+        r = lewire.Reader(data)
+        subtype, result = _META_REPLY.unpack(r.raw(_META_REPLY.size, "META reply header"))
+        return cls(subtype, result, r.rest())
+
+    def build(self):
+        return _META_REPLY.pack(self.subtype & 0xFFFF, self.result & 0xFF) + bytes(self.data)
+
+
 def offline_done(dropped=False):
     """0x0042 data: the "dropped messages" flag."""
     return b"\x01" if dropped else b"\x00"
