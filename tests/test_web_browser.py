@@ -89,7 +89,7 @@ class _Output(protocol.ProcessProtocol):
         self.ended.callback((b"".join(self.out), b"".join(self.err), reason.value.exitCode))
 
 
-def dump_dom(testcase, browser, url, screenshot=None, size=(1100, 1000), dark=False):
+def dump_dom(testcase, browser, url, screenshot=None, size=(1100, 1000), dark=False, budget=15000):
     """
     Load C{url} in headless Chromium without blocking the reactor (it serves
     the page); fire with the printed DOM.  A browser that hangs is killed.
@@ -103,7 +103,7 @@ def dump_dom(testcase, browser, url, screenshot=None, size=(1100, 1000), dark=Fa
         browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync",
         "--disable-dev-shm-usage", "--user-data-dir=" + os.path.join(home, "profile"),
-        "--virtual-time-budget=15000", "--hide-scrollbars", "--window-size=%d,%d" % size,
+        "--virtual-time-budget=%d" % (budget,), "--hide-scrollbars", "--window-size=%d,%d" % size,
     ]
     if dark:
         args.append("--force-dark-mode")
@@ -161,8 +161,10 @@ frame.addEventListener("load", function () {
   try {
     var doc = frame.contentDocument;
     if (step < STEPS.length) { STEPS[step++](doc); return; }
-    var extra = typeof RESULT === "function" ? RESULT(doc) : "";
-    report("answer: " + doc.body.textContent + " | " + extra);
+    setTimeout(function () {
+      var extra = typeof RESULT === "function" ? RESULT(doc) : "";
+      report("answer: " + doc.body.textContent + " | " + extra);
+    }, typeof WAIT === "number" ? WAIT : 0);
   } catch (e) { report("error: " + e); }
 });
 document.body.appendChild(frame);
@@ -261,10 +263,15 @@ var STEPS = [function (doc) {
 
 DASHBOARD_STEPS = """
 var STEPS = [];
+var WAIT = 31000;  // past the page's own refresh (every 30 s, in the browser's virtual time)
 function RESULT(doc) {
-  var charts = doc.querySelectorAll("img[data-chart]"), drawn = 0;
-  for (var i = 0; i < charts.length; i++) { if (charts[i].complete && charts[i].naturalWidth > 0) drawn++; }
-  return "charts=" + charts.length + " drawn=" + drawn;
+  var charts = doc.querySelectorAll("img[data-chart]"), drawn = 0, refreshed = 0;
+  for (var i = 0; i < charts.length; i++) {
+    if (charts[i].complete && charts[i].naturalWidth > 0) drawn++;
+    if (charts[i].src.indexOf("?t=") > 0) refreshed++;
+  }
+  return "charts=" + charts.length + " drawn=" + drawn + " refreshed=" + refreshed +
+         " online=" + doc.getElementById("online").textContent;
 }
 """
 
@@ -343,18 +350,19 @@ class PageTests(unittest.TestCase):
 
     @defer.inlineCallbacks
     def test_dashboard_draws_charts(self):
-        """The dashboard's four SVG charts load and draw in Chromium (and the home page renders)."""
+        """The dashboard's four SVG charts load, draw and refresh in Chromium (and the home page renders)."""
         fill_day(self.web.stats, self.clock.seconds())
         yield support.v5_online(self, self.server, BOB, b"builder")
         yield support.v3_online(self, self.server, CAROL, b"singer")
         url = driven(self.web, "dashboard", "/server", DASHBOARD_STEPS)
+        # The page re-reads its figures and charts every 30 s of the browser's (virtual) time.
         text = answer(self, *(yield dump_dom(self, self.browser, self.base + url, screenshot="server.png",
-                                             size=(1100, 1250))))
-        self.assertIn("charts=4 drawn=4", text)
+                                             size=(1100, 1060), budget=45000)))
+        self.assertIn("charts=4 drawn=4 refreshed=4 online=2", text)
         self.assertIn("Users online", text)
         self.assertIn("ICQ v3", text)
         dom, err, code = yield dump_dom(self, self.browser, self.base + url, screenshot="server-dark.png",
-                                        size=(1100, 1250), dark=True)
+                                        size=(1100, 1060), dark=True, budget=45000)
         self.assertIn(b"drawn=4", dom)
         dom, err, code = yield dump_dom(self, self.browser, self.base + "/", screenshot="home.png",
                                         size=(1000, 760))
