@@ -3,12 +3,15 @@ Tests for L{iserverd.testing.oscarclient} over real loopback TCP, against a
 small scripted authorization server written here with the codec.
 """
 
-from twisted.internet import defer, protocol
+from twisted.internet import defer, protocol, task
 from twisted.internet.testing import StringTransport
 from twisted.trial import unittest
 
 from iserverd.codec.errors import MalformedPacket
-from iserverd.codec.oscar import auth, flap, logincrypto, service, snac
+from iserverd.codec.oscar import (
+    auth, buddy, flap, icbm, icq, location, logincrypto, privacy, service, snac, ssi, userinfo,
+)
+from iserverd.core import rateclass
 from iserverd.codec.oscar.wire import Tlvs, parse_uin
 from iserverd.testing import oscarclient
 
@@ -27,6 +30,7 @@ class ScriptedServer(protocol.Protocol):
         self.splitter = flap.Splitter()
         self.sequence = 0x5A00
         self.frames = []
+        self.snacs = []
         self.send(flap.CH_SIGNON, flap.HELLO_DATA)
 
     def send(self, channel, data=b""):
@@ -66,8 +70,40 @@ class ScriptedServer(protocol.Protocol):
             self.send(flap.CH_SNAC, snac.encode(snac.Snac(1, 3, 0, 0x80000001,
                                                           service.FamilyList((1, 2, 3, 4)).build())))
 
+    # BOS: every request answered at once (oscar.md 6.5), except 01,17 while held.
+    hold_versions = False
+
+    def bos_reply(self, request):
+        empty = {(2, 2): (2, 3, location.RIGHTS_TLVS.build()), (3, 2): (3, 3, buddy.rights()),
+                 (4, 4): (4, 5, icbm.Params().build()), (9, 2): (9, 3, privacy.rights()),
+                 (0x13, 2): (0x13, 3, ssi.rights()), (0x13, 4): (0x13, 6, ssi.Roster().build()),
+                 (0x13, 5): (0x13, 6, ssi.Roster().build()), (1, 0x0E): (1, 0x0F, self.own()),
+                 (1, 0x1E): (1, 0x0F, self.own()), (4, 0x10): (4, 0x17, b""),
+                 (1, 0x06): (1, 0x07, rateclass.rate_info([(4, 6), (1, 2)]).build()),
+                 (1, 0x04): (1, 1, snac.Error(snac.ERR_NOT_DEFINED).build())}
+        if request.key == (1, 0x17):
+            self.held = request
+            if not self.hold_versions:
+                self.versions(request)
+        elif request.key in empty:
+            family, subtype, body = empty[request.key]
+            self.send(flap.CH_SNAC, snac.encode(snac.Snac(family, subtype, 0, request.request_id, body)))
+        elif request.key == (0x15, 2):
+            envelope = icq.Envelope.parse(request.body)
+            self.reply(request, 3, envelope.reply(icq.REP_OFFLINE_DONE, icq.offline_done()).build())
+
+    def versions(self, request):
+        self.reply(request, 0x18, request.body)
+        self.send(flap.CH_SNAC, snac.encode(snac.Snac(1, 0x13, 0, 0x80000002, service.Motd().build())))
+
+    def own(self):
+        return userinfo.icq_user(b"1001", signon=0, online_seconds=0).build()
+
     def snac(self, request):
-        if request.key == (auth.FAMILY, auth.AUTH_KEY_REQUEST):
+        self.snacs.append(request.key)
+        if request.family != auth.FAMILY:
+            self.bos_reply(request)
+        elif request.key == (auth.FAMILY, auth.AUTH_KEY_REQUEST):
             name = auth.KeyRequest.parse(request.body).screen_name
             if parse_uin(name) in PASSWORDS:
                 self.reply(request, auth.AUTH_KEY_REPLY, auth.KeyReply(KEY).build())
@@ -83,10 +119,8 @@ class ScriptedServer(protocol.Protocol):
             self.transport.loseConnection()
 
 
-class ClientTests(unittest.TestCase):
-    """
-    The test client frames, queues and logs in over real TCP.
-    """
+class ServerMixin:
+    """A L{ScriptedServer} listening on loopback; C{self.servers} are its connections."""
 
     def setUp(self):
         from twisted.internet import reactor
@@ -107,6 +141,12 @@ class ClientTests(unittest.TestCase):
 
     def connect(self, **kw):
         return oscarclient.connect(self, self.reactor, self.port.getHost().port, **kw)
+
+
+class ClientTests(ServerMixin, unittest.TestCase):
+    """
+    The test client frames, queues and logs in over real TCP.
+    """
 
     @defer.inlineCallbacks
     def test_roasted(self):
@@ -165,6 +205,63 @@ class ClientTests(unittest.TestCase):
         self.assertEqual([f.sequence for f in frames], [0x7FFF, 0, 1])
         self.assertEqual((first, second), (1, 2))
         self.assertEqual(frames[0], flap.Frame(flap.CH_KEEPALIVE, 0x7FFF))
+
+
+class ProfileTests(ServerMixin, unittest.TestCase):
+    """
+    The test client plays each client's BOS start-up of oscar.md 6.9, sending
+    only after the replies that client waits for.
+    """
+
+    @defer.inlineCallbacks
+    def start(self, profile):
+        client = yield self.connect()
+        yield client.cookie_login(COOKIE, uin=1001)
+        got = yield oscarclient.bos_start(client, profile)
+        yield oscarclient.defer_until(lambda: (1, 2) in self.servers[-1].snacs, self.reactor)
+        return client, got, self.servers[-1].snacs
+
+    @defer.inlineCallbacks
+    def test_profiles(self):
+        """Every profile completes against a server that answers each request, and ends ready."""
+        for profile in oscarclient.PROFILES:
+            client, got, sent = yield self.start(profile)
+            self.assertIn((1, 0x02), sent, profile)
+            self.assertEqual(got[0].command, (1, 0x18) if profile != "licq" else (1, 0x07), profile)
+            client.transport.loseConnection()
+            yield client.closed
+
+    @defer.inlineCallbacks
+    def test_orders(self):
+        """licq sends 01,17, 01,06 and 01,0E at once; Jimm never asks for rates; Pidgin asks 04,10."""
+        _, _, sent = yield self.start("licq")
+        self.assertEqual(sent[:3], [(1, 0x17), (1, 0x06), (1, 0x0E)])
+        _, _, sent = yield self.start("jimm")
+        self.assertNotIn((1, 0x06), sent)
+        yield oscarclient.defer_until(lambda: (0x15, 2) in self.servers[-1].snacs, self.reactor)
+        _, _, sent = yield self.start("pidgin")
+        yield oscarclient.defer_until(lambda: (4, 0x10) in self.servers[-1].snacs, self.reactor)
+        self.assertLess(sent.index((0x13, 0x07)), sent.index((1, 0x02)))
+
+    @defer.inlineCallbacks
+    def test_waitsForVersions(self):
+        """Miranda sends nothing after 01,17 until the 01,18 arrives."""
+        ScriptedServer.hold_versions = True
+        self.addCleanup(setattr, ScriptedServer, "hold_versions", False)
+        client = yield self.connect()
+        yield client.cookie_login(COOKIE, uin=1001)
+        done = oscarclient.bos_start(client, "miranda")
+        server = self.servers[-1]
+        yield oscarclient.defer_until(lambda: server.snacs, self.reactor)
+        yield task.deferLater(self.reactor, 0.2, lambda: None)
+        self.assertEqual(server.snacs, [(1, 0x17)])
+        server.versions(server.held)
+        yield done
+        yield oscarclient.defer_until(lambda: (1, 0x02) in server.snacs, self.reactor)
+
+    def test_unknownProfile(self):
+        """An unknown profile name is a test's mistake."""
+        self.assertRaises(ValueError, oscarclient.profile_steps, "trillian")
 
 
 class FramingTests(unittest.TestCase):

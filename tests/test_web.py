@@ -38,7 +38,7 @@ def start_web(testcase, **settings):
     """
     server, clock, dsn = yield start_server(testcase, **settings)
     web = WebService(server.network, server.storage, server.config, reactor, clock=clock,
-                     port=0, interface="127.0.0.1")
+                     port=0, interface="127.0.0.1", gate=server.protocol.gate)
     web.setServiceParent(server)
     return server, clock, dsn, web, "http://127.0.0.1:%d" % (web.http_port,)
 

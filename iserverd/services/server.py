@@ -144,7 +144,8 @@ class ServerService(service.MultiService):
         EventProcessor(self.network, clock).setServiceParent(self)
         WebpagerService(self.network, config, self.reactor, clock=clock).setServiceParent(self)
         if config.http_port:
-            WebService(self.network, self.storage, config, self.reactor, clock=clock).setServiceParent(self)
+            WebService(self.network, self.storage, config, self.reactor, clock=clock,
+                       gate=gate).setServiceParent(self)
         ControlService(self).setServiceParent(self)
         if config.metrics_port:
             MetricsService(self).setServiceParent(self)

@@ -17,7 +17,7 @@ from twisted.internet.protocol import Protocol
 from twisted.internet.task import deferLater
 
 from iserverd.codec.errors import MalformedPacket
-from iserverd.codec.oscar import auth, flap, logincrypto
+from iserverd.codec.oscar import auth, flap, icbm, icq, location, logincrypto, service, userinfo
 from iserverd.codec.oscar import snac as snac_codec
 from iserverd.codec.oscar.flap import Frame
 from iserverd.codec.oscar.wire import Tlvs, screen_name
@@ -60,6 +60,7 @@ class OscarClient(Inbox, Protocol):
         self.request_id = 0
         self.closed = defer.Deferred()
         self.broken = None
+        self.uin = None
 
     # --- sending ----------------------------------------------------------------
 
@@ -151,6 +152,7 @@ class OscarClient(Inbox, Protocol):
         @return: Deferred firing with the server's L{auth.AuthResult}.
         """
         yield self.wait_hello()
+        self.uin = uin
         signon = auth.roasted_signon(screen_name(uin), logincrypto.roast(password), client)
         self.send_frame(flap.CH_SIGNON, signon.build())
         reply = yield self.wait_channel(flap.CH_SIGNOFF)
@@ -168,6 +170,7 @@ class OscarClient(Inbox, Protocol):
             error 17,03 answering the key request included).
         """
         yield self.wait_hello()
+        self.uin = uin
         self.hello()
         name = screen_name(uin)
         request = self.send_snac(auth.FAMILY, auth.AUTH_KEY_REQUEST, auth.KeyRequest(name).build())
@@ -184,16 +187,137 @@ class OscarClient(Inbox, Protocol):
         return auth.AuthResult.parse(reply.snac.body)
 
     @defer.inlineCallbacks
-    def cookie_login(self, cookie):
+    def cookie_login(self, cookie, uin=None):
         """
         Present a cookie to the BOS server.
+
+        @param uin: the UIN the cookie was issued to (for family-0x15 bodies).
 
         @return: Deferred firing with the L{Received} 01,03 family list.
         """
         yield self.wait_hello()
+        if uin is not None:
+            self.uin = uin
         self.send_frame(flap.CH_SIGNON, auth.cookie_signon(cookie).build())
         families = yield self.wait_snac(0x0001, 0x0003)
         return families
+
+
+# --- BOS start-up as real clients do it (oscar.md 6.9) -----------------------------
+
+CAPS_ICQ = (userinfo.CAP_SRV_RELAY, userinfo.CAP_UTF8)
+_FAMILIES = ((0x0001, 4), (0x0013, 4), (0x0002, 1), (0x0003, 1), (0x0015, 1), (0x0004, 1),
+             (0x0006, 1), (0x0009, 1), (0x000A, 1), (0x000B, 1))
+
+
+def _versions(family1=4):
+    return service.Versions(((0x0001, family1),) + _FAMILIES[1:]).build()
+
+
+def _send(family, subtype, body=b""):
+    return ("send", family, subtype, body)
+
+
+def _wait(*keys):
+    """Wait for the first of these (family, subtype) replies."""
+    return ("wait", keys)
+
+
+def _rights(roster, buddy_flags=False):
+    """The rights requests every client sends, with its roster request (13,05 or 13,04)."""
+    return [
+        _send(0x13, 0x02, Tlvs.of((0x0B, b"\x00\x0f")).build()),
+        _send(0x13, 0x05, bytes(6)) if roster == "check" else _send(0x13, 0x04),
+        _send(0x02, 0x02),
+        _send(0x03, 0x02, Tlvs.of((0x05, b"\x00\x03")).build() if buddy_flags else b""),
+        _send(0x04, 0x04),
+        _send(0x09, 0x02),
+    ]
+
+
+_ROSTER_REPLY = _wait((0x13, 0x06), (0x13, 0x0F))
+
+
+def profile_steps(profile, status=0, flags=0, ready_quads=()):
+    """
+    The SNACs a client sends after the 01,03, and the replies it waits for
+    before going on (oscar.md 6.9): C{("send", family, subtype, body)} and
+    C{("wait", ((family, subtype), ...))} steps, the latter satisfied by the
+    first of its replies.
+
+    @param profile: C{"icq2003"}, C{"licq"}, C{"miranda"}, C{"pidgin"} or C{"jimm"}.
+    """
+    status_body = service.SetStatus(userinfo.join_status(status, flags),
+                                    userinfo.DcInfo("0.0.0.0", 0, 0, 8, 0x1234)).build()
+    caps = location.SetInfo(CAPS_ICQ).build()
+    params = icbm.Params(0, 0x0B, 8000, 999, 999, 0).build()
+    ready = service.ClientReady(tuple(ready_quads) or tuple(
+        (f, v, 0x0110, 0x08E4) for f, v in _FAMILIES)).build()
+    offline = icq.Envelope(0, icq.REQ_OFFLINE, b"\x02\x00").build()
+    rate_ack = service.RateAck((1, 2, 3, 4, 5)).build()
+    if profile == "icq2003":
+        return ([_send(1, 0x17, _versions(3)), _wait((1, 0x18)), _send(1, 0x06), _wait((1, 0x07)),
+                 _send(1, 0x08, rate_ack)] + _rights("check")
+                + [_wait((0x13, 0x03)), _ROSTER_REPLY, _wait((2, 3)), _wait((3, 3)), _wait((4, 5)),
+                   _wait((9, 3)), _send(0x13, 0x07), _send(2, 4, caps), _send(4, 2, params),
+                   _send(1, 0x1E, status_body), _send(1, 0x02, ready), _send(0x15, 2, offline)])
+    if profile == "licq":
+        return ([_send(1, 0x17, _versions(4)), _send(1, 0x06), _send(1, 0x0E), _wait((1, 0x07)),
+                 _send(1, 0x08, rate_ack)]
+                + [_send(4, 2, icbm.Params(c, 0x0B if c == 1 else 3, 8000, 999, 999, 0).build())
+                   for c in (1, 2, 4)]
+                + [_send(2, 4, caps), _wait((1, 0x18)), _send(1, 0x0E)] + _rights("check")
+                + [_ROSTER_REPLY, _send(0x13, 0x07), _wait((9, 3)), _send(1, 0x1E, status_body),
+                   _send(1, 0x02, ready), _send(0x15, 2, offline)])
+    if profile == "miranda":
+        return ([_send(1, 0x17, _versions(4)), _wait((1, 0x18)), _send(1, 0x06), _wait((1, 0x07)),
+                 _send(1, 0x08, rate_ack), _send(1, 0x0E)] + _rights("request", buddy_flags=True)
+                + [_ROSTER_REPLY, _send(0x13, 0x07), _send(2, 4, caps), _send(1, 0x1E, status_body),
+                   _send(1, 0x11, b"\x00\x00\x00\x00"), _send(1, 0x02, ready), _send(0x15, 2, offline)])
+    if profile == "pidgin":
+        return ([_send(1, 0x17, _versions(4)), _wait((1, 0x18)), _send(1, 0x06), _wait((1, 0x07)),
+                 _send(1, 0x08, rate_ack), _send(1, 0x0E)] + _rights("request")
+                + [_wait((2, 3)), _send(2, 4, caps), _wait((9, 3)), _send(1, 0x1E, status_body),
+                   _send(1, 0x11, b"\x00\x00\x00\x00"), _send(1, 0x04, b"\x00\x18"),
+                   _send(1, 0x04, b"\x00\x0d"), _ROSTER_REPLY, _send(0x13, 0x07),
+                   _send(1, 0x02, ready), _send(4, 0x10)])
+    if profile == "jimm":
+        return ([_send(1, 0x17, _versions(4)), _wait((1, 0x18)), _send(1, 0x0E)]
+                + _rights("request", buddy_flags=True)
+                + [_ROSTER_REPLY, _send(0x13, 0x07), _send(4, 2, params), _send(2, 4, caps),
+                   _send(1, 0x1E, status_body), _wait((1, 0x0F)), _send(1, 0x02, ready),
+                   _send(0x15, 2, offline)])
+    raise ValueError("unknown client profile %r" % (profile,))
+
+
+PROFILES = ("icq2003", "licq", "miranda", "pidgin", "jimm")
+
+
+@defer.inlineCallbacks
+def bos_start(client, profile, timeout=WAIT, **kw):
+    """
+    Play a client's BOS start-up on C{client} (after its L{cookie_login}).
+
+    @return: Deferred firing with the L{Received} replies waited for, in order.
+    """
+    got = []
+    for step in profile_steps(profile, **kw):
+        if step[0] == "send":
+            _, family, subtype, body = step
+            if family == icq.FAMILY:
+                body = _owned(body, client.uin)
+            client.send_snac(family, subtype, body)
+        else:
+            keys = step[1]
+            got.append((yield client.wait_for(
+                lambda r: r.snac is not None and r.snac.key in keys, timeout)))
+    return got
+
+
+def _owned(body, uin):
+    """A family-0x15 body with the owner UIN filled in."""
+    envelope = icq.Envelope.parse(body)
+    return icq.Envelope(uin or 0, envelope.type, envelope.sequence, envelope.data).build()
 
 
 @defer.inlineCallbacks

@@ -6,7 +6,10 @@ The web front, served with twisted.web by L{WebService}:
                           POST uin, name, email, msg: send a web-panel message
     /status/UIN.png       the status indicator image
     /status/UIN.json      {"uin": N, "status": "online"}
-    /server, /server.json online users and uptime
+    /register             sign up for a UIN (L{iserverd.web.accounts})
+    /account              log in, change password and details, log out
+    /online               who is online (L{iserverd.web.online}), when enabled
+    /server, /server.json the dashboard and its figures (L{iserverd.web.dashboard})
     /static/, /icons/     the stylesheet and script, the status icons
 
 Every page has the one layout of L{iserverd.web.layout}; the connection caps,
@@ -26,13 +29,18 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.web import resource, server
 
-from iserverd import __version__
 from iserverd.codec import wwp
 from iserverd.config import ConfigError
 from iserverd.core.network import NO_SUCH_USER, SYSTEM_UIN
 from iserverd.core.ratelimit import BucketTable
 from iserverd.storage.interfaces import DatabaseUnavailable
+from iserverd.core.guards import RegistrationGuard
+from iserverd.storage.directory import PostgresDirectory
 from iserverd.web import indicator
+from iserverd.web.accounts import Account, Register
+from iserverd.web.dashboard import Dashboard, ServerFigures, ServerStats, duration
+from iserverd.web.forms import WebSessions
+from iserverd.web.online import OnlineList
 from iserverd.web.forms import csrf_ok, hidden_token
 from iserverd.web.layout import Layout, escape, json_body, paragraphs, read_static
 from iserverd.web.limits import PagerLimits
@@ -290,53 +298,6 @@ class _Static(resource.Resource):
         return self.data
 
 
-class ServerStatus(resource.Resource):
-    """
-    How many users are online and how long the server has been up, as HTML
-    (C{as_json} false) or JSON.
-    """
-
-    isLeaf = True
-
-    def __init__(self, network, clock, started_at, layout=None, as_json=False):
-        resource.Resource.__init__(self)
-        self.network = network
-        self.clock = clock
-        self.started_at = started_at
-        self.layout = layout
-        self.as_json = as_json
-
-    def figures(self):
-        return {
-            "online": len(self.network.sessions),
-            "uptime": int(self.clock.seconds() - self.started_at),
-            "version": __version__,
-        }
-
-    def render_GET(self, request):
-        figures = self.figures()
-        if self.as_json:
-            return _json(request, figures)
-        body = ("<div class=\"tiles\">\n"
-                "<div class=\"tile\"><div class=\"label\">Users online</div>"
-                "<div class=\"value\" id=\"online\">%d</div></div>\n"
-                "<div class=\"tile\"><div class=\"label\">Up for</div>"
-                "<div class=\"value\" id=\"uptime\">%s</div></div>\n"
-                "<div class=\"tile\"><div class=\"label\">Version</div>"
-                "<div class=\"value\">%s</div></div>\n</div>"
-                % (figures["online"], duration(figures["uptime"]), escape(figures["version"])))
-        return self.layout.respond(request, 200, "Server status", body, current="server")
-
-
-def duration(seconds):
-    """C{90061} -> C{"1 day, 01:01:01"}."""
-    days, rest = divmod(int(seconds), 86400)
-    clock = "%02d:%02d:%02d" % (rest // 3600, rest // 60 % 60, rest % 60)
-    if days:
-        return "%d day%s, %s" % (days, "" if days == 1 else "s", clock)
-    return clock
-
-
 class Index(resource.Resource):
     """The home page: the network's name and text, and what one can do here."""
 
@@ -360,14 +321,14 @@ class Index(resource.Resource):
         cards.append(("Server", "Users online, traffic and health of the last 24 hours.", "server", "Open"))
         body = ('<div class="lead">%s</div>\n<div class="grid">\n%s\n</div>\n'
                 '<div class="card"><h2>Connecting a client</h2>'
-                '<p>Point ICQ 99, licq, micq or a Groupware client at this server, UDP port %d.</p>'
+                '<p>Point ICQ 99, licq, micq or a Groupware client at this server%s.</p>'
                 '<p class="muted">Status indicator for your own web page: '
                 '<code>&lt;img src="/status/UIN.png"&gt;</code> or <code>/status/UIN.json</code>.</p></div>'
                 % (paragraphs(config.web_text),
                    "\n".join('<div class="card"><h2>%s</h2><p class="muted">%s</p>'
                              '<p><a class="button" href="%s">%s</a></p></div>'
                              % (escape(t), escape(d), href, escape(b)) for t, d, href, b in cards),
-                   config.port))
+                   ", UDP port %d" % (config.port,) if config.port else ""))
         return self.layout.respond(request, 200, "Welcome to %s" % (config.web_name,), body, current="")
 
 
@@ -379,16 +340,42 @@ def trusted_proxies(config):
         raise ConfigError("Web trusted proxies: %s" % (e,))
 
 
-def build_root(network, storage, config, clock, started_at):
+class WebParts:
+    """
+    What the pages work with, handed in by the composition root.
+
+    @ivar directory: the L{iserverd.storage.directory.IDirectory}.
+    @ivar registrations: the guard of client registration, shared.
+    @ivar stats: the dashboard's L{ServerStats}.
+    """
+
+    def __init__(self, network, storage, config, clock, directory, registrations, stats, invites=None):
+        self.network = network
+        self.storage = storage
+        self.config = config
+        self.clock = clock
+        self.directory = directory
+        self.registrations = registrations
+        self.stats = stats
+        self.invites = invites
+
+
+def build_root(parts, started_at):
     """The resource tree of the web front."""
+    network, config, clock = parts.network, parts.config, parts.clock
     layout = Layout(config)
     proxies = trusted_proxies(config)
+    sessions = WebSessions(clock)
     root = resource.Resource()
     root.putChild(b"", Index(config, layout))
     root.putChild(b"pager", Pager(network, config, PagerLimits(clock), layout, proxies))
     root.putChild(b"status", StatusIndicator(network, clock, config.web_indicator_rate, proxies))
-    root.putChild(b"server", ServerStatus(network, clock, started_at, layout))
-    root.putChild(b"server.json", ServerStatus(network, clock, started_at, as_json=True))
+    root.putChild(b"register", Register(network, parts.directory, parts.storage, config, layout,
+                                        parts.registrations, clock, proxies, parts.invites))
+    root.putChild(b"account", Account(network, parts.directory, parts.storage, config, layout, sessions, proxies))
+    root.putChild(b"online", OnlineList(network, config, layout))
+    root.putChild(b"server", Dashboard(parts.stats, clock, started_at, layout))
+    root.putChild(b"server.json", ServerFigures(parts.stats, started_at))
     root.putChild(b"static", Static())
     root.putChild(b"icons", Icons())
     return root
@@ -402,18 +389,24 @@ def make_site(root, config, clock):
 
 class WebService(service.Service):
     """
-    Serves the web front on TCP.
+    Serves the web front on TCP and samples the dashboard's figures.
 
     @ivar clock: the L{IReactorTime} for rate limits, deadlines and uptime.
+    @ivar stats: the dashboard's L{ServerStats}.
     """
 
     log = Logger()
 
-    def __init__(self, network, storage, config, reactor, clock=None, port=None, interface=None):
+    def __init__(self, network, storage, config, reactor, clock=None, port=None, interface=None,
+                 directory=None, registrations=None, gate=None, invites=None):
         """
         @param port: the TCP port (default: the config's C{http_port}; 0 here
             means any free port, for tests).
         @param interface: the address to bind (default: C{http_interface}).
+        @param directory: the L{IDirectory} (default: on C{storage}'s pool).
+        @param registrations: the registration guard the clients' registration
+            uses, so the web shares its limits (default: one of its own).
+        @param gate: the busy gate, whose BUSY replies the dashboard counts.
         """
         self.network = network
         self.storage = storage
@@ -422,13 +415,21 @@ class WebService(service.Service):
         self.clock = reactor if clock is None else clock
         self.port = config.http_port if port is None else port
         self.interface = config.http_interface if interface is None else interface
+        self.directory = PostgresDirectory(storage) if directory is None else directory
+        self.registrations = RegistrationGuard(self.clock) if registrations is None else registrations
+        probe = getattr(storage, "run_query", None)
+        self.stats = ServerStats(network, self.clock, gate=gate,
+                                 probe=(lambda: probe("SELECT 1")) if probe is not None else None)
+        self.invites = invites
         self.site = None
         self._listening = None
 
     def startService(self):
-        self.site = make_site(build_root(self.network, self.storage, self.config, self.clock,
-                                         self.clock.seconds()), self.config, self.clock)
+        parts = WebParts(self.network, self.storage, self.config, self.clock, self.directory,
+                         self.registrations, self.stats, self.invites)
+        self.site = make_site(build_root(parts, self.clock.seconds()), self.config, self.clock)
         self._listening = self.reactor.listenTCP(self.port, self.site, interface=self.interface)
+        self.stats.start()
         service.Service.startService(self)
         host = self._listening.getHost()
         self.log.info("web front on http://{host}:{port}/", host=host.host, port=host.port)
@@ -440,10 +441,11 @@ class WebService(service.Service):
 
     def stopService(self):
         service.Service.stopService(self)
+        self.stats.stop()
         if self._listening is None:
             return None
         listening, self._listening = self._listening, None
         return listening.stopListening()
 
 
-__all__ = ["WebService", "build_root", "make_site", "client_address"]
+__all__ = ["WebService", "build_root", "make_site", "client_address", "duration"]
