@@ -690,7 +690,13 @@ class Network:
                 self.deliver_offline(session)
 
     def settle(self):
-        """@return: Deferred firing when the database writes in flight are done."""
+        """
+        @return: Deferred firing when the database writes in flight are done
+            (batched writes waiting for their delay are started now).
+        """
+        for batcher in (self.relay_log, self.relay_done, self.relay_offline):
+            if batcher is not None:
+                batcher.flush()
         return defer.DeferredList(list(self._writes))
 
     def shutdown(self):
@@ -701,9 +707,6 @@ class Network:
         """
         for session in self.sessions:
             self.end_session(session, "server shutting down")
-        for batcher in (self.relay_log, self.relay_done, self.relay_offline):
-            if batcher is not None:
-                batcher.flush()
         return self.settle()
 
     # --- administration -----------------------------------------------------
