@@ -308,6 +308,8 @@ SETTINGS = (
             "Create web sign-ups at once; no = they wait for the administrator (iserverd-admin approve)."),
     Setting("web_registration_per_address", ("Web registrations per address",), 3, _int(1),
             "Sign-ups from one visitor address per day at most (besides the once-a-minute limit of client registration)."),
+    Setting("web_invite_only", ("Web invite only",), False, _bool,
+            "Web sign-up needs an invite code (iserverd-admin invite create)."),
     Setting("web_online_list", ("Web online list",), False, _bool,
             "Show who is online at /online (nick, UIN, status; never invisible users or those not web aware)."),
     Setting("web_indicator_rate", ("Web indicator rate",), 5, _int(1),

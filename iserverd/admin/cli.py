@@ -25,6 +25,7 @@ from iserverd.storage.interfaces import DuplicateUIN, NoSuchUser
 from iserverd.services import control as live_control
 from iserverd.storage import importer
 from iserverd.storage.directory import PostgresDirectory
+from iserverd.storage.invites import PostgresInvites
 from iserverd.storage.passwords import new_password
 
 MAX_UIN = 0xFFFFFFFF
@@ -51,6 +52,16 @@ def _request_id(text):
         raise argparse.ArgumentTypeError("a request id is a whole number, got %r" % (text,))
     if value < 1:
         raise argparse.ArgumentTypeError("a request id is positive, got %d" % (value,))
+    return value
+
+
+def _positive(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected a whole number, got %r" % (text,))
+    if not 1 <= value <= 1000000:
+        raise argparse.ArgumentTypeError("must be between 1 and 1000000, got %d" % (value,))
     return value
 
 
@@ -101,6 +112,16 @@ def build_parser():
     ok.add_argument("--password", help="password of a v3 request, which has none (default: a random one)")
     no = sub.add_parser("reject", help="delete a registration request")
     no.add_argument("id", type=_request_id)
+
+    invite = sub.add_parser("invite", help="invite codes for web sign-up (Web invite only)")
+    invites = invite.add_subparsers(dest="invite_command", metavar="ACTION")
+    invites.required = True
+    make = invites.add_parser("create", help="make a new invite code and print it")
+    make.add_argument("--uses", type=_positive, default=1, help="sign-ups it is good for (default 1)")
+    make.add_argument("--note", type=_field(200), default="", help="what it is for, shown by list")
+    invites.add_parser("list", help="list the invite codes")
+    revoke = invites.add_parser("revoke", help="make an invite code unusable")
+    revoke.add_argument("code")
 
     # Live commands: they talk to the running server's control socket.
     live = argparse.ArgumentParser(add_help=False)
@@ -207,6 +228,8 @@ def run(args, storage, out):
         out.write(_describe(account) + "\n")
     elif args.command in ("requests", "approve", "reject"):
         yield registration_requests(args, PostgresDirectory(storage), out)
+    elif args.command == "invite":
+        yield invite_codes(args, PostgresInvites(storage), out)
     elif args.command == "import-iserverd":
         report = yield import_iserverd(args, storage)
         out.write("\n".join(report.lines()) + "\n")
@@ -250,6 +273,26 @@ def registration_requests(args, directory, out):
         out.write("approved request %d: UIN %d (with the password its user chose)\n" % (args.id, uin))
     else:
         out.write("approved request %d: UIN %d, password %s\n" % (args.id, uin, password.decode("latin-1")))
+
+
+@defer.inlineCallbacks
+def invite_codes(args, invites, out):
+    """Invite codes for an invite-only web sign-up: create, list, revoke."""
+    if args.invite_command == "create":
+        code = yield invites.create_invite(args.uses, args.note)
+        out.write("invite code (good for %d sign-up%s): %s\n" % (args.uses, "" if args.uses == 1 else "s", code))
+    elif args.invite_command == "list":
+        listed = yield invites.list_invites()
+        out.write("%-16s %-20s %5s %5s  %-8s %s\n" % ("CODE", "CREATED", "LEFT", "USED", "STATE", "NOTE"))
+        for i in listed:
+            state = "revoked" if i.revoked else "used up" if i.uses_left == 0 else "valid"
+            out.write("%-16s %-20s %5d %5d  %-8s %s\n" % (
+                i.code, i.created_at.isoformat(timespec="seconds")[:19], i.uses_left, i.used, state, i.note or "-"))
+        out.write("%d invite code%s\n" % (len(listed), "" if len(listed) == 1 else "s"))
+    elif args.invite_command == "revoke":
+        if not (yield invites.revoke_invite(args.code)):
+            raise AdminError("no invite code %s" % (args.code,))
+        out.write("revoked %s\n" % (args.code,))
 
 
 def import_iserverd(args, storage):

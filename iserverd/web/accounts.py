@@ -133,7 +133,7 @@ class Register(resource.Resource):
         approval = ("" if self.config.web_auto_registration else
                     "<p class=\"muted\">New accounts on this network are approved by its administrator.</p>")
         invite = ""
-        if getattr(self.config, "web_invite_only", False):
+        if self.config.web_invite_only:
             invite = _input("invite", "Invite code", values.get("invite", ""), limit=40, extra=" required")
         return (
             "<p class=\"lead\">Get your own UIN on %s, then log in with any ICQ client.</p>\n%s"
@@ -187,7 +187,7 @@ class Register(resource.Resource):
 
     @defer.inlineCallbacks
     def _register(self, request, values, password, host, key):
-        if self.invites is not None and getattr(self.config, "web_invite_only", False):
+        if self.invites is not None and self.config.web_invite_only:
             used = yield self.invites.use_invite(values["invite"])
             if not used:
                 self.registrations.failed(key, host)

@@ -36,6 +36,7 @@ from iserverd.core.ratelimit import BucketTable
 from iserverd.storage.interfaces import DatabaseUnavailable
 from iserverd.core.guards import RegistrationGuard
 from iserverd.storage.directory import PostgresDirectory
+from iserverd.storage.invites import PostgresInvites
 from iserverd.web import indicator
 from iserverd.web.accounts import Account, Register
 from iserverd.web.dashboard import Dashboard, ServerFigures, ServerStats, duration
@@ -407,6 +408,7 @@ class WebService(service.Service):
         @param registrations: the registration guard the clients' registration
             uses, so the web shares its limits (default: one of its own).
         @param gate: the busy gate, whose BUSY replies the dashboard counts.
+        @param invites: the L{IInvites} (default: on C{storage}'s pool).
         """
         self.network = network
         self.storage = storage
@@ -420,7 +422,7 @@ class WebService(service.Service):
         probe = getattr(storage, "run_query", None)
         self.stats = ServerStats(network, self.clock, gate=gate,
                                  probe=(lambda: probe("SELECT 1")) if probe is not None else None)
-        self.invites = invites
+        self.invites = PostgresInvites(storage) if invites is None else invites
         self.site = None
         self._listening = None
 
