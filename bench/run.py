@@ -16,6 +16,9 @@ talk real v5 over loopback:
   storm    N users log in at once (N = 1,000 and 10,000): time until all are online
   relay    messages/s from senders to online recipients with all acks,
            then p50/p99 latency at half that rate
+  durability  the relay with Message durability = commit and = memory, one
+           after the other: messages/s, p50/p99 at half the rate, server and
+           PostgreSQL CPU per message, and the ratio commit / memory
   memory   server RSS per online user at 10,000 and 100,000 sessions
   flood    garbage and LOGIN packets as fast as one process sends them (then at
            half that rate), while 100 online users exchange messages: their
@@ -93,6 +96,28 @@ class Database:
                 self.version = cur.fetchone()[0].split(",")[0]
         finally:
             conn.close()
+
+    def cpu_seconds(self):
+        """
+        User + system CPU time of the private cluster's processes (postmaster
+        and backends) so far; L{None} for an external database.
+        """
+        if self.folder is None:
+            return None
+        with open(os.path.join(self.folder, "pg", "postmaster.pid")) as f:
+            postmaster = int(f.readline())
+        total = 0.0
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % pid) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(pid) == postmaster or int(fields[1]) == postmaster:
+                total += int(fields[11]) + int(fields[12])
+        return total / float(os.sysconf("SC_CLK_TCK"))
 
     def close(self):
         if self.server is not None:
@@ -260,6 +285,53 @@ def run_relay(ctx, p):
     ]
 
 
+def relay_with(ctx, p, durability, first):
+    """The relay at full speed, then at half that rate, with one Message durability."""
+    pairs = p["relay_pairs"]
+    server = Server("iserverd", ctx.db.dsn, settings=("message_durability=" + durability,), logdir=ctx.logdir)
+    try:
+        cpu, pg = server.cpu_seconds(), ctx.db.cpu_seconds()
+        top = result_of(loadgen("relay", "--port", server.port, "--first", first, "--pairs", pairs,
+                                "--window", 8, "--seconds", p["relay_seconds"]))
+        top["server_cpu_us_per_message"] = (server.cpu_seconds() - cpu) * 1e6 / top["delivered"]
+        if pg is not None:
+            top["postgres_cpu_us_per_message"] = (ctx.db.cpu_seconds() - pg) * 1e6 / top["delivered"]
+        rate = top["relay_per_s"] / 2
+        half = result_of(loadgen("relay", "--port", server.port, "--first", first + 2 * pairs,
+                                 "--pairs", pairs, "--rate", "%.0f" % rate, "--seconds", p["relay_seconds"]))
+    finally:
+        stats = server.stop()
+    return top, half, stats
+
+
+def run_durability(ctx, p):
+    rows = []
+    found = {}
+    for durability in ("commit", "memory"):
+        top, half, stats = relay_with(ctx, p, durability, FIRST_UIN)
+        found[durability] = top, half
+        ctx.figures["durability_" + durability] = dict(top=top, half=half, server=stats)
+        commits = stats.get("commits", {}).get("log")
+        if commits:
+            print("  %s: %d messages in %d commits" % (durability, commits["items"], commits["batches"]), flush=True)
+        pg = top.get("postgres_cpu_us_per_message")
+        rows += [
+            ("relay with Message durability = %s, all acked" % durability,
+             "%.0f messages/s (CPU per message: server %.0f µs, PostgreSQL %s)" % (
+                 top["relay_per_s"], top["server_cpu_us_per_message"],
+                 "%.0f µs" % pg if pg is not None else "not measured"), ""),
+            ("  ... latency at half that rate (%.0f/s): p50 / p99" % half["rate"],
+             "%.1f ms / %.1f ms (%.1f%% delivered)" % (half["p50_ms"], half["p99_ms"],
+                                                       100 * half["delivered_share"]),
+             "p99 < 20 ms: %s" % ("met" if half["p99_ms"] < 20 else "MISSED") if durability == "commit" else ""),
+        ]
+    ratio = found["commit"][0]["relay_per_s"] / found["memory"][0]["relay_per_s"]
+    ctx.figures["durability_ratio"] = ratio
+    rows.append(("  ... throughput commit / memory", "%.0f%%" % (100 * ratio),
+                 ">= 70%%: %s" % ("met" if ratio >= 0.7 else "MISSED")))
+    return rows
+
+
 def run_memory(ctx, p):
     rows = []
     server = Server("iserverd", ctx.db.dsn, settings=("max_online=1000000",), logdir=ctx.logdir)
@@ -358,8 +430,8 @@ def run_flood(ctx, p):
     return rows
 
 
-SCENARIOS = [("echo", run_echo), ("storm", run_storm), ("relay", run_relay), ("memory", run_memory),
-             ("flood", run_flood)]
+SCENARIOS = [("echo", run_echo), ("storm", run_storm), ("relay", run_relay), ("durability", run_durability),
+             ("memory", run_memory), ("flood", run_flood)]
 
 
 def machine():

@@ -80,6 +80,11 @@ def run_iserverd(args):
             out["gate"] = dict(gate.counters, sources=len(gate.sources), evicted=gate.sources.evicted)
         if server.network is not None:
             out["online"] = len(server.network.sessions)
+            out["commits"] = {
+                name: {"batches": b.batches, "items": b.written}
+                for name, b in (("log", server.network.relay_log), ("done", server.network.relay_done),
+                                ("offline", server.network.relay_offline)) if b is not None
+            }
             if server.network.throttle is not None:
                 out["throttle_refused"] = server.network.throttle.refused
         return out

@@ -116,6 +116,7 @@ class DurableRelayTests(unittest.TestCase):
         self.assertEqual([m.body for m in self.storage.relayed.values()], [b"hi"])
         (seq1,) = self.message_seq1s(ADDR_A)
         self.network.ack(alice, seq1)
+        self.server.clock.advance(net.REMOVAL_DELAY)
         self.assertEqual(self.storage.relayed, {})
         self.assertEqual(self.storage.messages, {})
 

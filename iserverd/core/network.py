@@ -66,8 +66,14 @@ OFFLINE_BATCH = 500
 # resends) and a restart.
 RESEND_WINDOW = 120.0
 
-# Relayed-message batches written at the same time.
-RELAY_COMMITS = 2
+# Relayed-message batches written at the same time: one, so that every
+# message arriving during a commit joins the next (fewer, larger commits).
+RELAY_COMMITS = 1
+
+# Seconds the removals of delivered relayed messages gather before they are
+# written.  Nothing waits for them; a crash in this window only makes the
+# messages acknowledged in it offline messages again (see the README).
+REMOVAL_DELAY = 0.02
 
 
 class Carried(collections.namedtuple("Carried", "from_uin msg_type text sent_at relayed_id")):
@@ -139,7 +145,7 @@ class Network:
         self.relay_log = None
         if config.message_durability == "commit":
             self.relay_log = GroupCommit(clock, storage.log_relayed, delay, concurrency=RELAY_COMMITS)
-        self.relay_done = GroupCommit(clock, storage.forget_relayed, delay)
+        self.relay_done = GroupCommit(clock, storage.forget_relayed, max(delay, REMOVAL_DELAY))
         self.relay_offline = GroupCommit(clock, storage.relayed_to_offline, delay)
         self._resent = collections.Counter()
         self._resent_until = 0.0
@@ -684,7 +690,13 @@ class Network:
                 self.deliver_offline(session)
 
     def settle(self):
-        """@return: Deferred firing when the database writes in flight are done."""
+        """
+        @return: Deferred firing when the database writes in flight are done
+            (batched writes waiting for their delay are started now).
+        """
+        for batcher in (self.relay_log, self.relay_done, self.relay_offline):
+            if batcher is not None:
+                batcher.flush()
         return defer.DeferredList(list(self._writes))
 
     def shutdown(self):
@@ -695,9 +707,6 @@ class Network:
         """
         for session in self.sessions:
             self.end_session(session, "server shutting down")
-        for batcher in (self.relay_log, self.relay_done, self.relay_offline):
-            if batcher is not None:
-                batcher.flush()
         return self.settle()
 
     # --- administration -----------------------------------------------------
