@@ -166,3 +166,71 @@ class SafetyTests(unittest.TestCase):
 def deferLater(seconds):
     from twisted.internet import task
     return task.deferLater(reactor, seconds, lambda: None)
+
+
+class UnitTests(unittest.TestCase):
+    """Caps and web sessions without a network."""
+
+    def test_trusted_proxy_counts_only_towards_the_total(self):
+        from twisted.internet.address import IPv4Address
+        from twisted.internet.task import Clock
+        from twisted.web.resource import Resource
+
+        from iserverd.web.safety import WebSite, parse_proxies
+        site = WebSite(Resource(), Clock(), max_connections=3, max_per_address=1,
+                       proxies=parse_proxies("127.0.0.1"))
+        proxy = IPv4Address("TCP", "127.0.0.1", 1000)
+        visitor = IPv4Address("TCP", "192.0.2.1", 1000)
+        self.assertIsNotNone(site.buildProtocol(proxy))
+        self.assertIsNotNone(site.buildProtocol(proxy))
+        self.assertIsNotNone(site.buildProtocol(visitor))
+        self.assertIsNone(site.buildProtocol(proxy))  # the total
+        self.assertEqual((site.open, site.refused), (3, 1))
+
+    def test_sessions_expire_and_rotate(self):
+        from twisted.internet.task import Clock
+
+        from iserverd.web.forms import SESSION_COOKIE, WebSessions
+        clock = Clock()
+        sessions = WebSessions(clock, idle=100, capacity=2)
+
+        class Request:
+            def __init__(self, cookie):
+                self.received = {SESSION_COOKIE: cookie} if cookie is not None else {}
+                self.set = {}
+
+            def getCookie(self, name):
+                return self.received.get(name)
+
+            def addCookie(self, name, value, **attributes):
+                self.set[name] = (value, attributes)
+
+            def isSecure(self):
+                return False
+
+        def request(cookie=None):
+            return Request(cookie)
+
+        def issued(r):
+            value, attributes = r.set[SESSION_COOKIE]
+            self.assertTrue(attributes["httpOnly"])
+            self.assertEqual(attributes["sameSite"], "strict")
+            return value
+
+        first = request()
+        sessions.start(first, 10001)
+        token = issued(first)
+        self.assertEqual(sessions.uin(request(token)), 10001)
+        clock.advance(99)
+        self.assertEqual(sessions.uin(request(token)), 10001)  # use renews it
+        clock.advance(100)
+        self.assertIsNone(sessions.uin(request(token)))
+        # A login issues a new cookie and forgets the one it came with.
+        again = request()
+        sessions.start(again, 10001)
+        old = issued(again)
+        relogin = request(old)
+        sessions.start(relogin, 10001)
+        self.assertIsNone(sessions.uin(request(old)))
+        self.assertEqual(sessions.uin(request(issued(relogin))), 10001)
+        self.assertIsNone(sessions.uin(request(b"x" * 32)))
