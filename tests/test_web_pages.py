@@ -165,6 +165,17 @@ class AccountTests(unittest.TestCase):
         self.assertEqual(row, [("<b>bob</b>", "Robert", "bob@example.org", False)])
 
     @defer.inlineCallbacks
+    def test_web_aware_applies_at_once(self):
+        """Turning 'show my status on the web' off hides an online user from the indicator at once."""
+        yield support.v5_online(self, self.server, BOB, b"builder")
+        r = yield fetch(self, self.base + "/status/%d.json" % BOB)
+        self.assertEqual(json.loads(r.body)["status"], "online")
+        yield self.login()
+        yield self.post({"do": "info", "nick": "bob", "first": "", "last": "", "email": ""})
+        r = yield fetch(self, self.base + "/status/%d.json" % BOB)
+        self.assertEqual(json.loads(r.body)["status"], "offline")
+
+    @defer.inlineCallbacks
     def test_forms_need_session_and_token(self):
         """Without a session a change asks to log in; without the token it is refused."""
         r = yield self.post({"do": "password", "current": "builder", "new": "x" * 6, "new2": "x" * 6})

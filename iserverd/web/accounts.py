@@ -368,10 +368,13 @@ class Account(resource.Resource):
         problems = []
         check_details(values["nick"], values["first"], values["last"], values["email"], problems)
         if not problems:
-            yield self.directory.update_info(uin, {
-                "nick": values["nick"], "first_name": values["first"], "last_name": values["last"],
-                "email": values["email"], "web_aware": bool(field(request, "web_aware")),
-            })
+            changes = {"nick": values["nick"], "first_name": values["first"], "last_name": values["last"],
+                       "email": values["email"], "web_aware": bool(field(request, "web_aware"))}
+            yield self.directory.update_info(uin, changes)
+            session = self.network.sessions.get(uin)
+            if session is not None:
+                # The indicator and the online list read the session's copy.
+                session.update_account(changes)
         info = yield self.directory.get_info(uin)
         if problems:
             return self._show(info, request, uin, problems=problems, code=400)
